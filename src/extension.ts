@@ -1,0 +1,403 @@
+/**
+ * An extension instance: the registry, the framework's own history, discovery of loaded modules, and the
+ * public calls. The process-wide default instance and those made by `createExtension` are the same class.
+ */
+import { EventEmitter } from 'node:events';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { Registry, type ModuleOrigin } from './registry.js';
+import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './history.js';
+import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './declarations.js';
+import { describe, isModuleName } from './naming.js';
+import { buildReport, type Report } from './report.js';
+import { loadedCommonJs, moduleNameOf, isForeign } from './scanner.js';
+import { esmRecorder } from './esm-recorder.js';
+import { checkHealth, type HealthOptions, type HealthReport } from './health.js';
+import type { PipeOptions } from './dispatch.js';
+import type { CallOptions, PluginResult } from './types.js';
+
+/** Options of `createExtension`. */
+export interface ExtensionOptions {
+  /** This instance's node name, shown in every result's `info.node` and report row. Default `'local'`. */
+  node?: string;
+  /**
+   * Whether `start()` and `restart()` walk the modules Node has loaded (`require.cache`, and ES modules
+   * recorded by `extpoint/register`). Default true.
+   */
+  scanLoaded?: boolean;
+}
+
+/** What `load`, `reload` and `unload` events carry. */
+export interface ModuleEvent {
+  module: string;
+  origin: ModuleOrigin;
+  file?: string;
+}
+
+/** The events an extension emits; there is deliberately no `error` event, which would crash an unheard host. */
+export interface ExtensionEvents {
+  load: [ModuleEvent];
+  reload: [ModuleEvent];
+  unload: [ModuleEvent];
+  loadError: [LoadError];
+}
+
+/** A handle on one point: calls through it do no lookup at all. */
+export interface PointHandle {
+  readonly module: string;
+  readonly point: string;
+  /** As `callPlugins(module, point, args, opts)`. */
+  call(args?: unknown, opts?: CallOptions): Promise<PluginResult[]>;
+  /** As `callPluginsSync(module, point, args)`. */
+  callSync(args?: unknown): PluginResult[];
+  /** As `notify(module, point, args)`. */
+  notify(args?: unknown): void;
+  /** As `pipe(module, point, state, opts)`. */
+  pipe(state: unknown, opts?: PipeOptions): Promise<unknown>;
+}
+
+/** What a module host (the folder loader, say) may do with the registry. */
+export interface ModuleHost {
+  /** Reads a module's convention-named exports; throws when they cannot even be listed. */
+  read(name: string, exports: object): Declarations;
+  /** Installs (or replaces) a module from `file`; false when it was refused and a load error recorded. */
+  install(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): boolean;
+  /** Removes a module; false when it was not registered. */
+  uninstall(name: string): boolean;
+  /** Records a load error and emits `loadError`. */
+  loadError(error: Omit<LoadError, 'at'>): void;
+}
+
+/** Convention-based extension points and their plugins. See the README for the whole story. */
+export class Extension extends EventEmitter<ExtensionEvents> {
+  /** This instance's node name. */
+  readonly node: string;
+  private readonly registry: Registry;
+  private readonly scanLoaded: boolean;
+  private started = false;
+  private startCount = 0;
+  private startTime: Date | null = null;
+  private terminateCount = 0;
+  private readonly terminateReasons = new Ring<TerminateReason>(TERMINATES_KEPT);
+  private readonly loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
+  private stopEsm: (() => void) | null = null;
+
+  /** The registry operations that module loaders use; not part of the public surface. */
+  readonly host: ModuleHost;
+
+  constructor(options: ExtensionOptions = {}) {
+    super();
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`extpoint: createExtension options must be an object, not ${describe(options)}`);
+    }
+    const node = options.node ?? 'local';
+    if (typeof node !== 'string' || node.length === 0) {
+      throw new TypeError(`extpoint: option node must be a non-empty string, not ${describe(node)}`);
+    }
+    this.node = node;
+    this.scanLoaded = options.scanLoaded ?? true;
+    this.registry = new Registry(node);
+    this.host = {
+      read: (name, exports) => readExports(name, exports),
+      install: (name, decls, origin, file) => this.install(name, decls, origin, file),
+      uninstall: (name) => this.uninstall(name),
+      loadError: (error) => this.recordLoadError(error),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Life cycle
+
+  /** Starts the framework: counts the start and walks loaded modules. Does nothing when already started. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.countStart();
+    if (this.scanLoaded) await this.scanLoadedModules();
+  }
+
+  /**
+   * Records `reason` as a terminate reason and starts again: rescans loaded modules, keeping modules given
+   * to `registerModule` and every flag and counter.
+   */
+  async restart(reason: unknown = 'restart'): Promise<void> {
+    this.recordTerminate(reason);
+    this.started = true;
+    this.countStart();
+    if (this.scanLoaded) await this.scanLoadedModules();
+  }
+
+  /**
+   * Records `reason` as a terminate reason and stops watching. The registry stays: calls keep working.
+   */
+  async stop(reason: unknown = 'shutdown'): Promise<void> {
+    this.recordTerminate(reason);
+    this.started = false;
+    this.stopEsm?.();
+    this.stopEsm = null;
+  }
+
+  private countStart(): void {
+    this.startCount++;
+    this.startTime = new Date();
+  }
+
+  private recordTerminate(reason: unknown): void {
+    this.terminateReasons.push({ n: ++this.terminateCount, reason, at: new Date() });
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Modules
+
+  /**
+   * Registers a loaded module (a host or a plugin module): its `_Extension` exports become points, its
+   * `_Plugin` exports plugins. Registering a name again replaces its previous exports atomically. Bad
+   * individual exports are recorded as load errors and skipped.
+   *
+   * @throws TypeError when `name` is not a module name or `exports` is not an object or function.
+   */
+  registerModule(name: string, exports: object): void {
+    if (!isModuleName(name)) {
+      throw new TypeError(
+        `extpoint: registerModule needs a module name of 1 to 255 letters, digits, _ - . or $, not ${describe(name)}`,
+      );
+    }
+    if (!isExportsLike(exports)) {
+      throw new TypeError(`extpoint: registerModule("${name}", exports) needs an object of exports, not ${describe(exports)}`);
+    }
+    this.adopt(name, exports, 'registered');
+  }
+
+  /** Removes a module's points and plugins. Returns false when no module of that name is registered. */
+  unregisterModule(name: string): boolean {
+    return this.uninstall(name);
+  }
+
+  /** Reads and installs a module; records why when it cannot. */
+  private adopt(name: string, exports: object, origin: ModuleOrigin, file?: string): 'helper' | 'installed' | 'failed' {
+    let decls: Declarations;
+    try {
+      decls = readExports(name, exports);
+    } catch (err) {
+      this.recordLoadError({ module: name, file, message: `reading the exports of module "${name}" threw: ${errorText(err)}` });
+      return 'failed';
+    }
+    if (origin !== 'registered' && !declaresAnything(decls)) return 'helper';
+    return this.install(name, decls, origin, file) ? 'installed' : 'failed';
+  }
+
+  private install(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): boolean {
+    for (const problem of decls.problems) this.recordLoadError({ module: name, file, ...problem });
+    const outcome = this.registry.apply(name, decls, origin, file);
+    for (const problem of outcome.problems) this.recordLoadError({ module: name, file, ...problem });
+    if (outcome.refused) return false;
+    const event: ModuleEvent = file === undefined ? { module: name, origin } : { module: name, origin, file };
+    this.emit(outcome.replaced ? 'reload' : 'load', event);
+    return true;
+  }
+
+  private uninstall(name: string): boolean {
+    const record = this.registry.modules.get(name);
+    if (record === undefined || !this.registry.remove(name)) return false;
+    const event: ModuleEvent =
+      record.file === undefined ? { module: name, origin: record.origin } : { module: name, origin: record.origin, file: record.file };
+    this.emit('unload', event);
+    return true;
+  }
+
+  private recordLoadError(error: Omit<LoadError, 'at'>): void {
+    const entry: LoadError = { ...error, at: new Date() };
+    for (const key of ['module', 'file', 'export'] as const) if (entry[key] === undefined) delete entry[key];
+    this.loadErrors.push(entry);
+    this.emit('loadError', entry);
+  }
+
+  /** Walks Node's loaded modules; those that have left since the last walk are removed. */
+  private async scanLoadedModules(): Promise<void> {
+    const seen = new Set<string>();
+    const take = (name: string, file: string, exports: unknown) => {
+      if (!isModuleName(name) || !isExportsLike(exports)) return;
+      const owner = this.registry.modules.get(name);
+      if (owner?.origin === 'registered') return;
+      if (owner !== undefined && owner.file !== file) {
+        if (this.isModule(name, exports)) {
+          this.recordLoadError({
+            module: name,
+            file,
+            message: `module name "${name}" is already taken by ${owner.file ?? 'another module'}; rename one of the files`,
+          });
+        }
+        return;
+      }
+      if (this.adopt(name, exports, 'loaded', file) === 'installed') seen.add(name);
+    };
+
+    for (const { name, file, module } of loadedCommonJs()) {
+      if (module.loaded) take(name, file, module.exports);
+      else setImmediate(() => module.loaded && this.started && take(name, file, module.exports));
+    }
+
+    const recorder = esmRecorder();
+    if (recorder.active) {
+      await recorder.flush();
+      const importLoaded = (url: string): Promise<void> => {
+        const file = fileURLToPath(url);
+        if (isForeign(file)) return Promise.resolve();
+        const name = moduleNameOf(file);
+        return import(url).then(
+          (ns: object) => take(name, file, ns),
+          (err: unknown) =>
+            this.recordLoadError({ module: name, file, message: `module failed to load: ${errorText(err)}` }),
+        );
+      };
+      // A module still evaluating (the host awaiting start() at top level) is taken when it finishes.
+      const pending = [...recorder.urls].map(importLoaded);
+      await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 20))]);
+      this.stopEsm?.();
+      this.stopEsm = recorder.subscribe((url) => void importLoaded(url));
+    }
+
+    for (const record of [...this.registry.modules.values()]) {
+      if (record.origin === 'loaded' && !seen.has(record.name) && !this.isStillLoaded(record.file)) {
+        this.uninstall(record.name);
+      }
+    }
+  }
+
+  private isModule(name: string, exports: object): boolean {
+    try {
+      return declaresAnything(readExports(name, exports));
+    } catch {
+      return true;
+    }
+  }
+
+  private isStillLoaded(file: string | undefined): boolean {
+    if (file === undefined) return false;
+    return (
+      loadedCommonJs().some((m) => m.file === file) || esmRecorder().urls.has(pathToFileURL(file).href)
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Calls
+
+  /**
+   * Calls every enabled plugin of `module`'s `point` with `args`, in order, in the caller's context.
+   * A plugin that throws yields `EXIT` with what it threw; one that returns a promise yields `EXIT`
+   * with an `EASYNC` error.
+   *
+   * @throws TypeError when `module` or `point` is not a valid name.
+   */
+  callPluginsSync<T = unknown>(module: string, point: string, args?: unknown): PluginResult<T>[] {
+    return this.registry.find(module, point).callSync(args) as PluginResult<T>[];
+  }
+
+  /**
+   * Calls every enabled plugin of the point and awaits each (one after another, or all at once with
+   * `parallel`). A plugin that has not settled within `timeoutMs` yields `EXIT` with an `ETIMEOUT` error.
+   * Rejects with a TypeError for a bad name or option.
+   */
+  callPlugins<T = unknown>(module: string, point: string, args?: unknown, opts?: CallOptions): Promise<PluginResult<T>[]> {
+    try {
+      return this.registry.find(module, point).call(args, opts) as Promise<PluginResult<T>[]>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Runs the point's plugins like `callPluginsSync` but returns nothing: for event-style points. Counters
+   * and exit reasons stay exact.
+   */
+  notify(module: string, point: string, args?: unknown): void {
+    this.registry.find(module, point).notify(args);
+  }
+
+  /**
+   * Threads `state` through the point's plugins: each receives the current state and returns the next;
+   * `halt(value)` stops the chain with `value`. If a plugin throws, rejects or times out, the original
+   * input comes back. A disabled point or one without plugins returns the input.
+   */
+  pipe<T = unknown>(module: string, point: string, state: T, opts?: PipeOptions): Promise<T> {
+    try {
+      return this.registry.find(module, point).pipe(state, opts) as Promise<T>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the report. */
+  point(module: string, point: string): PointHandle {
+    const p = this.registry.pin(module, point);
+    return Object.freeze({
+      module,
+      point,
+      call: (args?: unknown, opts?: CallOptions) => {
+        try {
+          return p.call(args, opts);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      },
+      callSync: (args?: unknown) => p.callSync(args),
+      notify: (args?: unknown) => p.notify(args),
+      pipe: (state: unknown, opts?: PipeOptions) => {
+        try {
+          return p.pipe(state, opts);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      },
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Flags, profile, health, report
+
+  /** Lets `pluginModule`'s plugin on `module`'s `point` run again. May be set before the plugin exists. */
+  enablePlugin(pluginModule: string, module: string, point: string): void {
+    this.registry.setPluginEnabled(pluginModule, module, point, true);
+  }
+
+  /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. */
+  disablePlugin(pluginModule: string, module: string, point: string): void {
+    this.registry.setPluginEnabled(pluginModule, module, point, false);
+  }
+
+  /** Lets a point run again; plugins disabled one by one stay disabled. */
+  enablePoint(module: string, point: string): void {
+    this.registry.setPointEnabled(module, point, true);
+  }
+
+  /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. */
+  disablePoint(module: string, point: string): void {
+    this.registry.setPointEnabled(module, point, false);
+  }
+
+  /** Switches per-plugin timing of a point on or off; the report shows count, total, max and last. */
+  profile(module: string, point: string, on = true): void {
+    this.registry.setProfiling(module, point, on);
+  }
+
+  /**
+   * Runs the health probes of the plugin modules serving a point (or every point), concurrently and with
+   * a timeout. Health reports; it never stops calls.
+   */
+  health(module?: string, point?: string, opts?: HealthOptions): Promise<HealthReport> {
+    try {
+      return checkHealth(this.registry, module, point, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The framework's status, plugins and points, as data that prints as tables in the REPL. */
+  report(): Report {
+    return buildReport(this.registry, {
+      startCount: this.startCount,
+      startTime: this.startTime,
+      terminateReasons: this.terminateReasons.toArray(),
+      loadErrors: this.loadErrors.toArray(),
+    });
+  }
+}

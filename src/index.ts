@@ -1,0 +1,37 @@
+/**
+ * extpoint: convention-based extension points for Node.js.
+ *
+ * A host module exports `<module>_<point>_Extension(args)` whose body calls
+ * `extension.callPlugins('<module>', '<point>', args)`; any module exports `<module>_<point>_Plugin(args)`
+ * and is found by its name. Every call returns one `{ state, info, data }` per plugin run.
+ *
+ * @packageDocumentation
+ */
+import { Extension, type ExtensionOptions } from './extension.js';
+
+export { Extension } from './extension.js';
+export type { ExtensionOptions, ExtensionEvents, ModuleEvent, PointHandle } from './extension.js';
+export type { PluginInfo, PluginResult, CallOptions } from './types.js';
+export type { PipeOptions } from './dispatch.js';
+export type { Report, PluginRow, PointRow, ExitReasonRow, ReportStatus } from './report.js';
+export type { LoadError, TerminateReason } from './history.js';
+export type { PluginProfile } from './point.js';
+export type { HealthOptions, HealthReport, ModuleHealth, PointHealth, HealthStatus } from './health.js';
+export type { ModuleOrigin } from './registry.js';
+export { halt, HALT, type Halt } from './halt.js';
+export { definePlugin, type PluginOptions } from './metadata.js';
+export { extensionName, pluginName, parseExportName } from './naming.js';
+
+/** Makes an independent instance: its own registry, flags, counters and history. */
+export function createExtension(options?: ExtensionOptions): Extension {
+  return new Extension(options);
+}
+
+const DEFAULT_KEY = Symbol.for('extpoint.default');
+
+/**
+ * The process-wide default instance that host modules call, like the origin's registered `extension`
+ * process. It is created when extpoint is first loaded (shared by every copy of extpoint in the process)
+ * and started by the host with `await extension.start()`.
+ */
+export const extension: Extension = ((globalThis as { [DEFAULT_KEY]?: Extension })[DEFAULT_KEY] ??= new Extension());

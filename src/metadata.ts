@@ -1,0 +1,64 @@
+/**
+ * Plugin metadata carried as properties of the plugin function, so that a plugin file needs no import
+ * of extpoint: `priority` (integer 0..100, default 100, lower runs first) and `depends` (the names of
+ * plugin modules it needs).
+ */
+import { describe, isModuleName } from './naming.js';
+
+export const DEFAULT_PRIORITY = 100;
+
+/** A plugin's validated metadata. */
+export interface PluginMeta {
+  readonly priority: number;
+  readonly depends: readonly string[];
+}
+
+/** What a plugin function may carry. */
+export interface PluginOptions {
+  /** 0..100, default 100; lower runs first. */
+  priority?: number;
+  /** Plugin modules this plugin needs; it is held while any of them is missing or disabled. */
+  depends?: readonly string[];
+}
+
+const DEFAULT_META: PluginMeta = Object.freeze({ priority: DEFAULT_PRIORITY, depends: Object.freeze([]) });
+
+/** Validates the metadata on `fn`; a string is the reason it is refused. */
+export function readPluginMeta(fn: Function, exportName: string): PluginMeta | string {
+  const carried = fn as { priority?: unknown; depends?: unknown };
+  const priority = carried.priority;
+  const depends = carried.depends;
+  if (priority === undefined && depends === undefined) return DEFAULT_META;
+  if (priority !== undefined && !(Number.isInteger(priority) && (priority as number) >= 0 && (priority as number) <= 100)) {
+    return `plugin "${exportName}" has priority ${describe(priority)}: a priority is an integer from 0 to 100 (lower runs first)`;
+  }
+  if (depends !== undefined) {
+    if (!Array.isArray(depends)) {
+      return `plugin "${exportName}" has depends ${describe(depends)}: depends is an array of plugin module names`;
+    }
+    for (const dep of depends) {
+      if (!isModuleName(dep)) {
+        return `plugin "${exportName}" depends on ${describe(dep)}: each dependency is a module name (letters, digits, _ - . $)`;
+      }
+    }
+  }
+  return Object.freeze({
+    priority: (priority as number | undefined) ?? DEFAULT_PRIORITY,
+    depends: Object.freeze([...new Set((depends as string[] | undefined) ?? [])]),
+  });
+}
+
+/**
+ * Attaches metadata to a plugin function, checked and typed; plain properties on the function work
+ * the same without importing extpoint.
+ *
+ * @example
+ * export const billing_checkout_Plugin = definePlugin((order) => audit(order), { priority: 10, depends: ['ledger'] });
+ */
+export function definePlugin<F extends (args: any) => unknown>(fn: F, options: PluginOptions = {}): F & PluginOptions {
+  if (typeof fn !== 'function') throw new TypeError(`extpoint: definePlugin needs a function, not ${describe(fn)}`);
+  const target = Object.assign(fn, options);
+  const checked = readPluginMeta(target, fn.name || 'plugin');
+  if (typeof checked === 'string') throw new TypeError(`extpoint: ${checked}`);
+  return target;
+}
