@@ -155,7 +155,7 @@ function loopSync(slots: PluginSlot[], profiling: boolean): SyncCaller {
       const s = slots[i]!;
       const t0 = profiling ? performance.now() : 0;
       try {
-        const d = (0, fns[i]!)(args);
+        const d = fns[i]!.call(undefined, args);
         if (isThenable(d)) out[i] = asyncInSync(s, d);
         else {
           s.ok++;
@@ -268,7 +268,7 @@ function compileCall(p: PointState): AsyncCaller {
       const t0 = performance.now();
       let d: unknown;
       try {
-        d = (0, fns[i]!)(args);
+        d = fns[i]!.call(undefined, args);
       } catch (e) {
         out[i] = s.fail(e);
         if (profiling) s.timed(performance.now() - t0);
@@ -290,7 +290,7 @@ function compileCall(p: PointState): AsyncCaller {
       const s = slots[i]!;
       const t0 = performance.now();
       try {
-        const d = (0, fns[i]!)(args);
+        const d = fns[i]!.call(undefined, args);
         if (isThenable(d)) {
           const settled = settle(s, d, timeoutMs, t0);
           out[i] = profiling ? settled.finally(() => s.timed(performance.now() - t0)) : settled;
@@ -319,7 +319,7 @@ function compileCall(p: PointState): AsyncCaller {
       const t0 = profiling || timeoutMs !== undefined ? performance.now() : 0;
       let d: unknown;
       try {
-        d = (0, fns[i]!)(args);
+        d = fns[i]!.call(undefined, args);
       } catch (e) {
         out[i] = s.fail(e);
         if (profiling) s.timed(performance.now() - t0);
@@ -383,7 +383,7 @@ function compilePipe(p: PointState): PipeCaller {
       else {
         t0 = performance.now();
         try {
-          d = (0, fns[i]!)(state);
+          d = fns[i]!.call(undefined, state);
         } catch (e) {
           s.recordExit(e);
           if (profiling) s.timed(performance.now() - t0);
@@ -415,7 +415,7 @@ function compilePipe(p: PointState): PipeCaller {
       const t0 = clocked ? performance.now() : 0;
       let d: unknown;
       try {
-        d = (0, fns[i]!)(state);
+        d = fns[i]!.call(undefined, state);
       } catch (e) {
         s.recordExit(e);
         if (profiling) s.timed(performance.now() - t0);
