@@ -14,6 +14,7 @@ import { esmRecorder } from './esm-recorder.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './health.js';
 import type { PipeOptions } from './dispatch.js';
 import type { CallOptions, PluginResult } from './types.js';
+import { serveRepl, type ReplService } from './repl-server.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -80,6 +81,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly terminateReasons = new Ring<TerminateReason>(TERMINATES_KEPT);
   private readonly loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
   private stopEsm: (() => void) | null = null;
+  private readonly replServices = new Set<ReplService>();
 
   /** The registry operations that module loaders use; not part of the public surface. */
   readonly host: ModuleHost;
@@ -134,6 +136,9 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     this.started = false;
     this.stopEsm?.();
     this.stopEsm = null;
+    const services = [...this.replServices];
+    this.replServices.clear();
+    await Promise.all(services.map((service) => service.close()));
   }
 
   private countStart(): void {
@@ -389,6 +394,29 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Serves operator REPL sessions on a Unix domain socket (mode 0600): `extpoint attach socketPath`
+   * opens one with this extension and its calls in scope. Whoever can open the socket runs code in this
+   * process. `stop()` ends the sessions and removes the socket; so does the returned service's `close()`.
+   *
+   * @throws Error (rejects) when the path exists and is not a stale socket of this user.
+   */
+  async serveRepl(socketPath: string): Promise<ReplService> {
+    const service = await serveRepl(this, socketPath);
+    this.replServices.add(service);
+    const close = service.close.bind(service);
+    return {
+      path: service.path,
+      get sessions() {
+        return service.sessions;
+      },
+      close: () => {
+        this.replServices.delete(service);
+        return close();
+      },
+    };
   }
 
   /** The framework's status, plugins and points, as data that prints as tables in the REPL. */

@@ -18,6 +18,7 @@ export type { LoadError, TerminateReason } from './history.js';
 export type { PluginProfile } from './point.js';
 export type { HealthOptions, HealthReport, ModuleHealth, PointHealth, HealthStatus } from './health.js';
 export type { ModuleOrigin } from './registry.js';
+export type { ReplService } from './repl-server.js';
 export { halt, HALT, type Halt } from './halt.js';
 export { definePlugin, type PluginOptions } from './metadata.js';
 export { extensionName, pluginName, parseExportName } from './naming.js';

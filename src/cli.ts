@@ -1,0 +1,341 @@
+#!/usr/bin/env node
+/**
+ * The `extpoint` command: `report`, `check`, `repl` and `attach`, each with `--help`. Exit status 0 on
+ * success, 1 when `check` finds problems or a command fails, 2 for a usage error (the usage is printed).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createRequire } from 'node:module';
+import { stat } from 'node:fs/promises';
+import { relative, isAbsolute } from 'node:path';
+import { createExtension, type ExtensionOptions } from './index.js';
+import type { Extension } from './extension.js';
+import type { Report } from './report.js';
+import { renderReport, oneLine } from './report-text.js';
+import { startReplSession, SCOPE_CALLS } from './repl.js';
+import { attach } from './attach.js';
+
+const EXIT_OK = 0;
+const EXIT_PROBLEMS = 1;
+const EXIT_USAGE = 2;
+
+const MAIN_USAGE = `Usage: extpoint <command> [options]
+
+Look inside extension points and their plugins, from plugin folders or a running host.
+
+Commands:
+  report [--plugins DIR ...] [--json]   load plugin folders and print the report
+  check DIR ...                         validate plugin files; exit status 1 on any problem
+  repl [--plugins DIR ...]              a REPL with the extension and its calls in scope
+  attach SOCKET                         a REPL inside a running host that called serveRepl(SOCKET)
+  help [COMMAND]                        this help, or a command's
+
+Options:
+  -h, --help       show help (after a command: that command's help)
+  -v, --version    print extpoint's version
+
+Exit status:
+  0  success
+  1  check found problems, or the command failed (a folder could not load, attach could not connect)
+  2  usage error: unknown command or option, missing or bad argument
+`;
+
+const PERMISSIONS_HELP = `  --no-check-permissions
+                      load files even from world-writable folders or other users' files
+                      (for development only; by default such files are refused)`;
+
+interface Command {
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  report: {
+    usage: `Usage: extpoint report [--plugins DIR ...] [--json]
+
+Loads the plugin folders (without watching them) and prints the report: every point with the plugins
+that serve it, enabled or not, ok and exit counts, the last exit of each failing plugin, load errors
+with their paths, the start count and time.
+
+Options:
+  -p, --plugins DIR   a plugin folder; repeat for more (earlier folders win duplicate module names)
+  --json              print the report as JSON instead of tables
+${PERMISSIONS_HELP}
+  -h, --help          show this help
+
+Exit status: 0 printed (load errors are part of the report), 2 usage error.
+`,
+    options: {
+      plugins: { type: 'string', short: 'p', multiple: true },
+      json: { type: 'boolean' },
+      'check-permissions': { type: 'boolean', default: true },
+    },
+    async run(values, positionals) {
+      if (positionals.length > 0) {
+        throw new UsageError(`unexpected argument "${positionals[0]}"; give folders with --plugins DIR`);
+      }
+      const dirs = await folders((values.plugins as string[] | undefined) ?? [], '--plugins');
+      const ext = await openExtension(dirs, values['check-permissions'] !== false, false);
+      try {
+        const report = ext.report();
+        process.stdout.write(values.json === true ? reportJson(report) + '\n' : renderReport(report, { color: useColor(process.stdout) }) + '\n');
+      } finally {
+        await ext.stop('extpoint report done');
+      }
+      return EXIT_OK;
+    },
+  },
+
+  check: {
+    usage: `Usage: extpoint check DIR ...
+
+Loads every plugin file in the folders the way a host would (their top-level code runs) and prints one
+line per problem: the file, what is wrong and what to do. Checks names, load errors, refused files and
+plugin metadata. Run it in a plugin's CI.
+
+Options:
+${PERMISSIONS_HELP}
+  -h, --help          show this help
+
+Exit status: 0 no problem, 1 at least one problem, 2 usage error.
+`,
+    options: { 'check-permissions': { type: 'boolean', default: true } },
+    async run(values, positionals) {
+      if (positionals.length === 0) throw new UsageError('missing DIR: name at least one plugin folder to check');
+      const dirs = await folders(positionals, 'DIR');
+      const ext = await openExtension(dirs, values['check-permissions'] !== false, false);
+      try {
+        return printProblems(ext.report(), dirs);
+      } finally {
+        await ext.stop('extpoint check done');
+      }
+    },
+  },
+
+  repl: {
+    usage: `Usage: extpoint repl [--plugins DIR ...]
+
+Starts a REPL (top-level await works) on an extension that loads and watches the plugin folders. In
+scope: extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}.
+Tab completes module and point names inside the quotes of those calls. .exit or Ctrl+D leaves.
+
+Options:
+  -p, --plugins DIR   a plugin folder to load and watch; repeat for more
+${PERMISSIONS_HELP}
+  -h, --help          show this help
+
+Exit status: 0 when the session ends, 2 usage error.
+`,
+    options: {
+      plugins: { type: 'string', short: 'p', multiple: true },
+      'check-permissions': { type: 'boolean', default: true },
+    },
+    async run(values, positionals) {
+      if (positionals.length > 0) {
+        throw new UsageError(`unexpected argument "${positionals[0]}"; give folders with --plugins DIR`);
+      }
+      const dirs = await folders((values.plugins as string[] | undefined) ?? [], '--plugins');
+      const ext = await openExtension(dirs, values['check-permissions'] !== false, true);
+      const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+      const { plugins, points, status } = ext.report();
+      const loaded = dirs.length === 0 ? 'no plugin folders' : `${plugins.length} plugins on ${points.length} points from ${dirs.join(', ')}`;
+      const errors = status.loadErrors.length > 0 ? `, ${status.loadErrors.length} load errors (see report())` : '';
+      const repl = await startReplSession(ext, {
+        input: process.stdin,
+        output: process.stdout,
+        terminal,
+        color: terminal && useColor(process.stdout),
+        banner: `extpoint repl: ${loaded}${errors}. Try report(). .exit leaves.`,
+      });
+      await new Promise((done) => repl.once('exit', done));
+      await ext.stop('extpoint repl exit');
+      return EXIT_OK;
+    },
+  },
+
+  attach: {
+    usage: `Usage: extpoint attach SOCKET
+
+Opens a REPL inside a running host that serves one with extension.serveRepl(SOCKET). Everything runs
+in the host: report(), enablePlugin(), callPlugins() act on the live process. .exit or Ctrl+D leaves;
+the host and other sessions keep running.
+
+Options:
+  -h, --help          show this help
+
+Exit status: 0 when the session ends, 1 when the socket cannot be reached, 2 usage error.
+`,
+    options: {},
+    async run(_values, positionals) {
+      if (positionals.length === 0) throw new UsageError('missing SOCKET: give the socket path the host passed to serveRepl');
+      if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"; attach takes one SOCKET`);
+      return attach(positionals[0]!, {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        color: useColor(process.stdout),
+      });
+    },
+  },
+};
+
+/** A mistake in the command line: printed with the usage, exit status 2. */
+class UsageError extends Error {}
+
+/** Colour only on a terminal, and never when NO_COLOR is set to anything but the empty string. */
+function useColor(stream: NodeJS.WriteStream): boolean {
+  const noColor = process.env.NO_COLOR;
+  return stream.isTTY === true && (noColor === undefined || noColor === '');
+}
+
+/** Checks that every folder exists and is a directory. */
+async function folders(paths: string[], what: string): Promise<string[]> {
+  for (const path of paths) {
+    if (path === '') throw new UsageError(`${what} is empty: give a folder path`);
+    let isDir: boolean;
+    try {
+      isDir = (await stat(path)).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UsageError(code === 'ENOENT' ? `${path}: no such folder` : `${path}: cannot be read (${(err as Error).message})`);
+    }
+    if (!isDir) throw new UsageError(`${path}: not a folder; give the folder that holds the plugin files`);
+  }
+  return paths;
+}
+
+/** An extension on the plugin folders, started; the command's own modules are not scanned. */
+async function openExtension(dirs: string[], checkPermissions: boolean, watch: boolean): Promise<Extension> {
+  const options = { scanLoaded: false, pluginDirs: dirs, watch, checkPermissions };
+  const ext = createExtension(options as ExtensionOptions);
+  await ext.start();
+  return ext;
+}
+
+/** A path as short as is clear: relative to the working folder when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Prints one line per problem (stdout), then a summary; the exit status says whether there were any. */
+function printProblems(report: Report, dirs: string[]): number {
+  const lines: string[] = [];
+  for (const e of report.status.loadErrors) {
+    const where = e.file !== undefined ? shown(e.file) : e.module !== undefined ? `module ${e.module}` : dirs.join(', ');
+    const what = e.export !== undefined ? `export ${e.export}: ` : '';
+    lines.push(`${where}: ${what}${oneLine(e.message, 1000)}`);
+  }
+  for (const p of report.plugins) {
+    if (p.heldBy !== null) {
+      lines.push(`module ${p.module}: ${p.fn} is held by ${p.heldBy}: add the plugin module it depends on, or drop it from depends`);
+    }
+  }
+  const modules = new Set(report.plugins.map((p) => p.module));
+  const summary = `${modules.size} plugin modules, ${report.plugins.length} plugins, ${report.points.length} points in ${dirs.join(', ')}`;
+  if (lines.length === 0) {
+    process.stdout.write(`ok: ${summary}\n`);
+    return EXIT_OK;
+  }
+  process.stdout.write(lines.join('\n') + `\n${lines.length} problem${lines.length === 1 ? '' : 's'}: ${summary}\n`);
+  return EXIT_PROBLEMS;
+}
+
+/** The report as JSON: dates as ISO strings, thrown errors as `{ name, message, code? }`. */
+function reportJson(report: Report): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(
+    { status: report.status, plugins: report.plugins, points: report.points },
+    function (this: unknown, _key: string, value: unknown) {
+      if (typeof value === 'bigint') return value.toString();
+      if (typeof value === 'function' || typeof value === 'symbol') return oneLine(value);
+      if (value instanceof Error) {
+        const code = (value as { code?: unknown }).code;
+        return code === undefined ? { name: value.name, message: value.message } : { name: value.name, message: value.message, code };
+      }
+      if (value !== null && typeof value === 'object') {
+        if (seen.has(value)) return '[Circular]';
+        seen.add(value);
+      }
+      return value;
+    },
+    2,
+  );
+}
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../package.json') as { version: string }).version;
+}
+
+/** parseArgs's complaint, shortened where it is long-winded. */
+function parseProblem(err: NodeJS.ErrnoException): string {
+  const option = /'([^']+)'/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) return `unknown option "${option}"`;
+  return err.message;
+}
+
+function usageError(command: string | null, message: string): number {
+  const name = command === null ? 'extpoint' : `extpoint ${command}`;
+  process.stderr.write(`${name}: ${message}\n\n${command === null ? MAIN_USAGE : COMMANDS[command]!.usage}`);
+  return EXIT_USAGE;
+}
+
+/** Runs the command line `args` (without node and the script); resolves to the exit status. */
+async function main(args: string[]): Promise<number> {
+  const [first, ...rest] = args;
+  if (first === undefined) return usageError(null, 'missing command');
+  if (first === '-h' || first === '--help') {
+    process.stdout.write(MAIN_USAGE);
+    return EXIT_OK;
+  }
+  if (first === '-v' || first === '--version') {
+    process.stdout.write(version() + '\n');
+    return EXIT_OK;
+  }
+  if (first === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) process.stdout.write(MAIN_USAGE);
+    else if (Object.hasOwn(COMMANDS, topic)) process.stdout.write(COMMANDS[topic]!.usage);
+    else return usageError(null, `unknown command "${topic}"; the commands are ${Object.keys(COMMANDS).join(', ')}`);
+    return EXIT_OK;
+  }
+  if (!Object.hasOwn(COMMANDS, first)) {
+    const what = first.startsWith('-') ? `unknown option "${first}" (options go after the command)` : `unknown command "${first}"`;
+    return usageError(null, `${what}; the commands are ${Object.keys(COMMANDS).join(', ')}`);
+  }
+  const command = COMMANDS[first]!;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      allowNegative: true,
+      strict: true,
+    });
+  } catch (err) {
+    return usageError(first, parseProblem(err as NodeJS.ErrnoException));
+  }
+  if (parsed.values.help === true) {
+    process.stdout.write(command.usage);
+    return EXIT_OK;
+  }
+  try {
+    return await command.run(parsed.values, parsed.positionals);
+  } catch (err) {
+    if (err instanceof UsageError) return usageError(first, err.message);
+    process.stderr.write(`extpoint ${first}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_PROBLEMS;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (err: unknown) => {
+    process.stderr.write(`extpoint: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = EXIT_PROBLEMS;
+  },
+);
