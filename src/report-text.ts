@@ -1,9 +1,11 @@
 /**
- * The report as text for people: aligned tables of points and plugins, each failing plugin's last exit
- * reason on one line, load errors with their paths, and the start count and time.
+ * The report as text for people, answering at a glance: which points exist and which plugins serve each,
+ * enabled or not, ok and exit counts, each failing plugin's last exit reason on one line with its time,
+ * load errors with their paths, and the start count and time.
  */
 import { inspect } from 'node:util';
-import type { Report } from './report.js';
+import type { Report, PluginRow, PointRow } from './report.js';
+import { parseExportName, EXTENSION_SUFFIX } from './naming.js';
 
 export interface RenderOptions {
   /** ANSI colour: the caller decides (a TTY without NO_COLOR). */
@@ -37,6 +39,26 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
   return [line(header), ...rows.map(line)];
 }
 
+/** The point a plugin row serves, as its `_Extension` name; null when the name does not parse. */
+function servedPoint(pluginFn: string): string | null {
+  const parsed = parseExportName(pluginFn);
+  return parsed?.ok === true ? `${parsed.name.module}_${parsed.name.point}${EXTENSION_SUFFIX}` : null;
+}
+
+function profileText(p: PluginRow): string {
+  if (p.profile === undefined) return '';
+  const avg = p.profile.totalMs / Math.max(1, p.profile.count);
+  return `${p.profile.count} calls, avg ${avg.toFixed(3)} ms, max ${p.profile.maxMs.toFixed(3)} ms`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * Renders the report: a summary line, then one table of points, each followed by the plugins that serve
+ * it (indented), then the last exit of each failing plugin, the load errors and the last terminate.
+ */
 export function renderReport(report: Report, { color }: RenderOptions): string {
   const bold = paint(color, 1);
   const red = paint(color, 31);
@@ -48,37 +70,64 @@ export function renderReport(report: Report, { color }: RenderOptions): string {
   const started = status.startTime === null ? 'not started' : `last start ${status.startTime.toISOString()}`;
   out.push(`${bold('extpoint report')}  start count ${status.startCount}, ${started}`);
 
-  out.push('', bold(`points (${points.length})`));
-  if (points.length === 0) out.push(dim('  none'));
-  else {
-    const rows = points.map((p) => [p.fn, p.module, p.node, p.enabled ? 'enable' : 'disable', String(p.ok), String(p.exit)]);
-    const lines = table(['fn', 'module', 'node', 'flag', 'ok', 'exit'], rows, new Set([4, 5]));
-    out.push('  ' + dim(lines[0]!));
-    lines.slice(1).forEach((l, i) => out.push('  ' + (points[i]!.enabled ? l : yellow(l))));
+  const failing = plugins.filter((p) => p.exit > 0).length;
+  const off = plugins.filter((p) => !p.enabled || p.heldBy !== null).length + points.filter((p) => !p.enabled).length;
+  const summary = [
+    plural(points.length, 'point'),
+    plural(plugins.length, 'plugin'),
+    failing > 0 ? red(`${failing} failing`) : `${failing} failing`,
+    off > 0 ? yellow(`${off} disabled or held`) : `${off} disabled or held`,
+    status.loadErrors.length > 0 ? red(plural(status.loadErrors.length, 'load error')) : '0 load errors',
+  ];
+  out.push(summary.join(', '));
+
+  // Each point, then the plugins serving it; plugins of a point that is neither declared nor called yet
+  // get a heading of their own so that no plugin is hidden.
+  const groups = new Map<string, { point: PointRow | null; module: string; plugins: PluginRow[] }>();
+  for (const p of points) groups.set(`${p.fn}\0${p.node}`, { point: p, module: p.module, plugins: [] });
+  for (const p of plugins) {
+    const fn = servedPoint(p.fn) ?? p.fn;
+    const key = `${fn}\0${p.node}`;
+    let group = groups.get(key);
+    if (group === undefined) {
+      const owner = parseExportName(p.fn);
+      group = { point: null, module: owner?.ok === true ? owner.name.module : '?', plugins: [] };
+      groups.set(key, group);
+    }
+    group.plugins.push(p);
   }
 
-  out.push('', bold(`plugins (${plugins.length})`));
-  if (plugins.length === 0) out.push(dim('  none'));
+  out.push('', bold('points, each with the plugins serving it'));
+  if (groups.size === 0) out.push(dim('  none'));
   else {
-    const rows = plugins.map((p) => [
-      p.fn,
-      p.module,
-      p.node,
-      p.enabled ? (p.heldBy === null ? 'enable' : `held by ${p.heldBy}`) : 'disable',
-      String(p.ok),
-      String(p.exit),
-      p.profile === undefined
-        ? ''
-        : `${p.profile.count} calls, avg ${(p.profile.totalMs / Math.max(1, p.profile.count)).toFixed(3)} ms, max ${p.profile.maxMs.toFixed(3)} ms`,
-    ]);
     const hasProfile = plugins.some((p) => p.profile !== undefined);
-    const header = ['fn', 'module', 'node', 'flag', 'ok', 'exit', ...(hasProfile ? ['profile'] : [])];
+    const rows: string[][] = [];
+    const paints: ((text: string) => string)[] = [];
+    const sorted = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [key, group] of sorted) {
+      const [fn, node] = key.split('\0') as [string, string];
+      const p = group.point;
+      if (p === null) {
+        rows.push([fn, group.module, node, 'not declared', '', '', '']);
+        paints.push(dim);
+      } else {
+        rows.push([p.fn, p.module, p.node, p.enabled ? 'enable' : 'disable', String(p.ok), String(p.exit), '']);
+        paints.push(p.enabled ? bold : yellow);
+      }
+      if (group.plugins.length === 0) {
+        rows.push(['  (no plugins)', '', '', '', '', '', '']);
+        paints.push(dim);
+      }
+      for (const q of group.plugins) {
+        const flag = !q.enabled ? 'disable' : q.heldBy !== null ? `held by ${q.heldBy}` : 'enable';
+        rows.push([`  ${q.fn}`, q.module, q.node, flag, String(q.ok), String(q.exit), profileText(q)]);
+        paints.push(!q.enabled || q.heldBy !== null ? yellow : q.exit > 0 ? red : green);
+      }
+    }
+    const header = ['point / plugin', 'module', 'node', 'flag', 'ok', 'exit', ...(hasProfile ? ['profile'] : [])];
     const lines = table(header, rows.map((r) => r.slice(0, header.length)), new Set([4, 5]));
     out.push('  ' + dim(lines[0]!));
-    lines.slice(1).forEach((l, i) => {
-      const p = plugins[i]!;
-      out.push('  ' + (!p.enabled || p.heldBy !== null ? yellow(l) : p.exit > 0 ? red(l) : green(l)));
-    });
+    lines.slice(1).forEach((l, i) => out.push('  ' + paints[i]!(l)));
   }
 
   const last = new Map<string, (typeof status.exitReasons)[number]>();
