@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { extension } from '../dist/index.js';
 import * as pluginDemo from './plugin_demo.js';
+import { pipelineDemo } from './pipeline.js';
 
 // Plugin modules loaded the CommonJS way are found by start() in require.cache, as the origin found
 // modules on its code path. The ES module host registers itself.
@@ -18,3 +19,6 @@ for (let i = 1; i <= 2; i++) {
 }
 console.log();
 console.log(inspect(extension.report(), { colors: process.stdout.isTTY }));
+
+console.log();
+await pipelineDemo();
