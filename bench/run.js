@@ -164,18 +164,24 @@ async function main() {
 
   for (const file of files) {
     const caseFile = path.join(caseDir, file);
-    const spec = await import(pathToFileURL(caseFile).href);
-    if (opts.only && !opts.only.includes(spec.id)) continue;
+    const mod = await import(pathToFileURL(caseFile).href);
+    if (opts.only && !opts.only.includes(mod.id)) continue;
+    // A case may size its contestants and goals by the mode (--quick runs smaller sizes).
+    const spec = {
+      ...mod,
+      variants: typeof mod.variants === 'function' ? mod.variants({ quick: opts.quick }) : mod.variants,
+      goals: typeof mod.goals === 'function' ? mod.goals({ quick: opts.quick }) : mod.goals,
+    };
     const context = spec.prepare ? await spec.prepare({ quick: opts.quick }) : {};
     const options = { quick: opts.quick, ...timing, ...context };
     const values = new Map(spec.variants.map((v) => [v.key, []]));
     const extras = new Map(spec.variants.map((v) => [v.key, []]));
     const checks = [];
-    const caseRuns = spec.runs ? spec.runs(runs, opts.quick) : runs;
+    const caseRuns = spec.runs ? spec.runs({ runs, quick: opts.quick }) : runs;
     try {
       for (let r = 0; r < caseRuns; r++) {
         for (const variant of spec.variants) {
-          if (variant.sameAs !== undefined) continue;
+          if (variant.sameAs !== undefined || variant.from !== undefined) continue;
           let outcome;
           try {
             outcome = await runChild(caseFile, variant, options);
@@ -186,7 +192,9 @@ async function main() {
           }
           values.get(variant.key).push(outcome.value);
           if (outcome.extra) extras.get(variant.key).push(outcome.extra);
-          for (const check of outcome.checks ?? []) checks.push({ ...check, name: `${check.name} (run ${r + 1})` });
+          for (const check of outcome.checks ?? []) {
+            checks.push({ ...check, variant: variant.key, run: r + 1, name: `${variant.label}: ${check.name}` });
+          }
         }
       }
     } finally {
@@ -195,6 +203,10 @@ async function main() {
 
     // A contestant shown twice (against two references) is measured once.
     for (const v of spec.variants) if (v.sameAs !== undefined) values.set(v.key, values.get(v.sameAs));
+    // A row derived from another contestant's runs: one figure of its extra (a 95th percentile, say).
+    for (const v of spec.variants) {
+      if (v.from !== undefined) values.set(v.key, extras.get(v.from).map((e) => e[v.field]));
+    }
     const medians = new Map();
     for (const [key, vs] of values) if (vs.length > 0) medians.set(key, median(vs));
     const entry = {
