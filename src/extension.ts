@@ -15,6 +15,7 @@ import { checkHealth, type HealthOptions, type HealthReport } from './health.js'
 import type { PipeOptions } from './dispatch.js';
 import type { CallOptions, PluginResult } from './types.js';
 import { serveRepl, type ReplService } from './repl-server.js';
+import { PluginFolders } from './folder.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -25,6 +26,19 @@ export interface ExtensionOptions {
    * recorded by `extpoint/register`). Default true.
    */
   scanLoaded?: boolean;
+  /**
+   * Plugin folders: `start()` loads every `.js`, `.cjs` and `.mjs` file in them (recursively, skipping
+   * `node_modules` and dot-folders) and, with `watch`, keeps them live as files come, change and go.
+   * Relative paths are resolved against the current directory. Default none.
+   */
+  pluginDirs?: readonly string[];
+  /** Whether plugin folders are watched for changes. Default true when `pluginDirs` is given. */
+  watch?: boolean;
+  /**
+   * Whether plugin files are refused when they, or a folder from the plugin folder down to them, are
+   * world-writable or owned by another user than the process's own or root. Default true.
+   */
+  checkPermissions?: boolean;
 }
 
 /** What `load`, `reload` and `unload` events carry. */
@@ -82,6 +96,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
   private stopEsm: (() => void) | null = null;
   private readonly replServices = new Set<ReplService>();
+  private readonly folders: PluginFolders | null;
 
   /** The registry operations that module loaders use; not part of the public surface. */
   readonly host: ModuleHost;
@@ -104,6 +119,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       uninstall: (name) => this.uninstall(name),
       loadError: (error) => this.recordLoadError(error),
     };
+    this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -115,27 +131,39 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     this.started = true;
     this.countStart();
     if (this.scanLoaded) await this.scanLoadedModules();
+    await this.folders?.start();
   }
 
   /**
-   * Records `reason` as a terminate reason and starts again: rescans loaded modules, keeping modules given
-   * to `registerModule` and every flag and counter.
+   * Records `reason` as a terminate reason and starts again: rescans loaded modules and plugin folders,
+   * keeping modules given to `registerModule` and every flag and counter.
    */
   async restart(reason: unknown = 'restart'): Promise<void> {
     this.recordTerminate(reason);
     this.started = true;
     this.countStart();
     if (this.scanLoaded) await this.scanLoadedModules();
+    await this.folders?.start();
   }
 
   /**
-   * Records `reason` as a terminate reason and stops watching. The registry stays: calls keep working.
+   * Scans the plugin folders again now: new files load, changed ones reload, deleted ones unload. For
+   * hosts that run with `watch: false`; does nothing without `pluginDirs`.
+   */
+  rescan(): Promise<void> {
+    return this.folders?.rescan() ?? Promise.resolve();
+  }
+
+  /**
+   * Records `reason` as a terminate reason and stops watching (plugin folders included, whose watcher
+   * handles are closed). The registry stays: calls keep working.
    */
   async stop(reason: unknown = 'shutdown'): Promise<void> {
     this.recordTerminate(reason);
     this.started = false;
     this.stopEsm?.();
     this.stopEsm = null;
+    await this.folders?.stop();
     const services = [...this.replServices];
     this.replServices.clear();
     await Promise.all(services.map((service) => service.close()));
@@ -428,4 +456,25 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       loadErrors: this.loadErrors.toArray(),
     });
   }
+}
+
+/** The plugin folders an extension's options ask for, or null; throws a TypeError naming a bad option. */
+function folderOptions(
+  options: ExtensionOptions,
+  host: ModuleHost,
+  originOf: (name: string) => ModuleOrigin | undefined,
+): PluginFolders | null {
+  const { pluginDirs, watch, checkPermissions } = options;
+  if (pluginDirs !== undefined) {
+    if (!Array.isArray(pluginDirs) || pluginDirs.some((d) => typeof d !== 'string' || d.length === 0)) {
+      throw new TypeError(`extpoint: option pluginDirs must be an array of folder paths, not ${describe(pluginDirs)}`);
+    }
+  }
+  for (const [key, value] of [['watch', watch], ['checkPermissions', checkPermissions]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new TypeError(`extpoint: option ${key} must be true or false, not ${describe(value)}`);
+    }
+  }
+  if (pluginDirs === undefined || pluginDirs.length === 0) return null;
+  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true });
 }

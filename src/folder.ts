@@ -1,0 +1,497 @@
+/**
+ * Plugin folders: each folder is scanned with fast-glob for `.js`, `.cjs` and `.mjs` files (skipping
+ * `node_modules` and dot-folders), and watched with chokidar while the extension runs. Every such file is
+ * loaded; one whose exports follow the naming convention is a module, named after its file, and the others
+ * are helpers. This file decides what is registered: which file serves a module name when two claim it
+ * (the first wins: earlier folder, then path order), what a change, a deletion or a failure does, and when
+ * a failure is worth reporting.
+ */
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { extname, relative, resolve, sep, isAbsolute } from 'node:path';
+import fg from 'fast-glob';
+import { Loader } from './loader.js';
+import { PermissionCheck } from './permissions.js';
+import { FolderWatch, currentStamp } from './watcher.js';
+import { declaresAnything, errorText, type Declarations } from './declarations.js';
+import { moduleNameOf } from './scanner.js';
+import type { ModuleOrigin } from './registry.js';
+import type { ModuleHost } from './extension.js';
+
+/** The file extensions a plugin folder's modules may have. */
+const PLUGIN_EXTENSIONS = new Set(['.js', '.cjs', '.mjs']);
+/** Files chokidar keeps watching besides plugin files: helpers may be JSON. */
+const WATCHED_EXTENSIONS = new Set([...PLUGIN_EXTENSIONS, '.json']);
+/** After a failed load of a file that was just written, how long it must stay unchanged to be reported. */
+export const ERROR_GRACE_MS = 400;
+/** After a load from a watch event, when to check once more that the file did not change unseen. */
+const VERIFY_MS = 250;
+
+export interface FolderOptions {
+  dirs: readonly string[];
+  watch: boolean;
+  checkPermissions: boolean;
+}
+
+/** The registry operations the folders use, plus the origin of a registered module name. */
+export interface FolderHost extends ModuleHost {
+  originOf(name: string): ModuleOrigin | undefined;
+}
+
+/** A file found in a plugin folder. */
+interface PluginFile {
+  readonly file: string;
+  readonly dir: number;
+  /** Path relative to its folder, with `/`: the order of the duplicate rule. */
+  readonly rel: string;
+  readonly name: string;
+  /** True when its last good version declared anything (a module, not a helper). */
+  module: boolean;
+  /** The plugin-folder files its last load reached. */
+  touched: Set<string>;
+}
+
+/** Where a path stands: a plugin file of folder `dir`, or nothing to load. */
+type Placement = { dir: number; rel: string } | null;
+
+/** Scans, watches and loads the plugin folders of one extension. */
+export class PluginFolders {
+  private readonly given: string[];
+  /** The folders as real paths (symbolic links resolved), once they exist. */
+  private dirs: string[];
+  private readonly files = new Map<string, PluginFile>();
+  /** Module name -> the plugin files of that name. */
+  private readonly byName = new Map<string, Set<PluginFile>>();
+  /** Module name -> the file whose version is registered. */
+  private readonly installed = new Map<string, string>();
+  private readonly loader: Loader;
+  private readonly permissions: PermissionCheck | null;
+  private readonly watcher: FolderWatch;
+  private readonly watching = new Set<number>();
+  private readonly pendingErrors = new Map<string, NodeJS.Timeout>();
+  private readonly verifyTimers = new Set<NodeJS.Timeout>();
+  private queue: Promise<void> = Promise.resolve();
+  private active = false;
+
+  constructor(
+    private readonly host: FolderHost,
+    private readonly options: FolderOptions,
+  ) {
+    this.given = options.dirs.map((d) => resolve(d));
+    this.dirs = [...this.given];
+    this.permissions = options.checkPermissions ? new PermissionCheck() : null;
+    this.loader = new Loader({ rootOf: (file) => this.rootOf(file), permissions: this.permissions });
+    this.watcher = new FolderWatch({
+      ignored: (path, isFile) => this.ignored(path, isFile),
+      settled: (paths) => void this.run(() => this.process(paths, true)),
+    });
+  }
+
+  /** Scans every folder, then watches them when watching is on. */
+  start(): Promise<void> {
+    return this.run(async () => {
+      this.active = true;
+      await this.scan();
+      if (!this.options.watch || this.watcher.open) return;
+      await this.watch();
+      // Files that changed while the watches were being set up.
+      await this.scan();
+    });
+  }
+
+  /** Scans every folder again: new files load, changed ones reload, missing ones unload. */
+  rescan(): Promise<void> {
+    return this.run(() => this.scan());
+  }
+
+  /** Closes the watcher and its timers; the registered modules stay. */
+  stop(): Promise<void> {
+    return this.run(async () => {
+      this.active = false;
+      for (const timer of this.pendingErrors.values()) clearTimeout(timer);
+      this.pendingErrors.clear();
+      for (const timer of this.verifyTimers) clearTimeout(timer);
+      this.verifyTimers.clear();
+      this.watching.clear();
+      await this.watcher.stop();
+    });
+  }
+
+  /** Runs folder work one task at a time, so that a scan and a watch event never interleave. */
+  private run(task: () => Promise<void> | void): Promise<void> {
+    const next = this.queue.then(task).catch((err: unknown) => {
+      // Only a throwing event listener of the host gets here; the folder state stays usable.
+      this.report({ message: `plugin folder work failed: ${errorText(err)}` });
+    });
+    this.queue = next;
+    return next;
+  }
+
+  private async watch(): Promise<void> {
+    const dirs = this.dirs.filter((_, i) => !this.watching.has(i) && isDirectory(this.dirs[i]!));
+    if (dirs.length === 0) return;
+    if (!this.watcher.open) await this.watcher.start(dirs);
+    else for (const dir of dirs) this.watcher.add(dir);
+    this.dirs.forEach((d, i) => dirs.includes(d) && this.watching.add(i));
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Scanning
+
+  private async scan(): Promise<void> {
+    this.loader.formats.forget();
+    this.permissions?.forget();
+    const found = new Set<string>();
+    for (let i = 0; i < this.given.length; i++) {
+      const dir = this.realDir(i);
+      if (dir === null) continue;
+      for (const file of await this.list(i, dir)) found.add(file);
+    }
+    const changed: string[] = [];
+    for (const file of found) {
+      if (!this.files.has(file) || this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
+    }
+    for (const file of this.files.keys()) if (!found.has(file)) changed.push(file);
+    // Helpers are not found by the glob (a `.json`, say) but may have changed too.
+    for (const file of this.reachedHelpers()) {
+      if (this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
+    }
+    this.process(changed, false);
+    if (this.active && this.options.watch && this.watcher.open) await this.watch();
+  }
+
+  /** Folder `i` as a real path, or null (with a load error) when it is missing. */
+  private realDir(i: number): string | null {
+    const given = this.given[i]!;
+    try {
+      if (!statSync(given).isDirectory()) throw new Error('not a folder');
+      this.dirs[i] = realpathSync(given);
+      return this.dirs[i]!;
+    } catch (err) {
+      this.report({
+        file: given,
+        message: `plugin folder ${given} cannot be scanned (${errorText(err)}): create it, or remove it from pluginDirs`,
+      });
+      return null;
+    }
+  }
+
+  /** The plugin files of folder `i`, in path order; symbolic links leading outside are reported, not followed. */
+  private async list(i: number, dir: string): Promise<string[]> {
+    const entries = await fg.glob('**/*.{js,cjs,mjs}', {
+      cwd: dir,
+      dot: false,
+      onlyFiles: false,
+      followSymbolicLinks: false,
+      ignore: ['**/node_modules/**'],
+      objectMode: true,
+    });
+    const out: string[] = [];
+    for (const entry of entries) {
+      const file = dir + sep + entry.path.split('/').join(sep);
+      if (entry.dirent.isFile()) out.push(file);
+      else if (entry.dirent.isSymbolicLink() && this.linkInside(i, file)) out.push(file);
+    }
+    return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** True for a link to a file inside folder `i`; a link leading outside is a load error. */
+  private linkInside(i: number, link: string): boolean {
+    let target: string;
+    try {
+      target = realpathSync(link);
+    } catch (err) {
+      this.report({ file: link, message: `symbolic link ${link} cannot be followed: ${errorText(err)}` });
+      return false;
+    }
+    if (!within(this.dirs[i]!, target)) {
+      this.report({
+        file: link,
+        message: `symbolic link ${link} leads outside its plugin folder (to ${target}) and is not followed; copy the file into the folder instead`,
+      });
+      return false;
+    }
+    return isFile(target);
+  }
+
+  /** Files reached by loads that are not plugin files themselves. */
+  private *reachedHelpers(): IterableIterator<string> {
+    const seen = new Set<string>();
+    for (const f of this.files.values()) {
+      for (const t of f.touched) {
+        if (!this.files.has(t) && !seen.has(t)) {
+          seen.add(t);
+          yield t;
+        }
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Loading
+
+  /**
+   * Brings the registry up to date with `paths`, which may have been added, changed or deleted (or be
+   * folders that were removed). `watched` says the paths come from the watcher: their failures are
+   * reported only once the file has stayed as it is for a while, since it may still be being written.
+   */
+  private process(paths: string[], watched: boolean): void {
+    if (!this.active && watched) return;
+    const reached = new Set<string>();
+    for (const f of this.files.values()) for (const t of f.touched) reached.add(t);
+    const changed = new Set<string>();
+    for (const path of paths) {
+      const known = this.files.has(path);
+      if (known || reached.has(path) || this.placement(path) !== null) {
+        if (!this.loader.unchanged(path) || known !== this.isPluginFile(path)) changed.add(path);
+      } else {
+        // A removed folder: everything known under it.
+        for (const file of this.files.keys()) if (file.startsWith(path + sep)) changed.add(file);
+      }
+    }
+    if (changed.size === 0) return;
+
+    const dropped = this.loader.invalidate(changed);
+    const names = new Set<string>();
+    const fresh = new Map<string, Declarations>();
+    for (const path of changed) {
+      if (this.files.has(path) && !this.isPluginFile(path)) this.forget(path, names);
+      else if (!this.files.has(path) && this.isPluginFile(path)) this.adoptNew(path);
+    }
+    const affected = [...this.files.values()].filter((f) => dropped.has(f.file) || reachesAny(f, changed));
+    affected.sort(byPrecedence);
+    for (const f of affected) this.reload(f, watched, names, fresh);
+    for (const name of names) this.settleName(name, fresh, watched);
+    this.loader.prune(this.files.keys());
+    if (watched) this.verify(changed);
+  }
+
+  private adoptNew(file: string): void {
+    const at = this.placement(file)!;
+    const f: PluginFile = { file, dir: at.dir, rel: at.rel, name: moduleNameOf(file), module: false, touched: new Set() };
+    this.files.set(file, f);
+    let named = this.byName.get(f.name);
+    if (named === undefined) this.byName.set(f.name, (named = new Set()));
+    named.add(f);
+  }
+
+  private forget(file: string, names: Set<string>): void {
+    const f = this.files.get(file)!;
+    this.files.delete(file);
+    const named = this.byName.get(f.name)!;
+    named.delete(f);
+    if (named.size === 0) this.byName.delete(f.name);
+    this.cancelError(file);
+    names.add(f.name);
+  }
+
+  /** Loads one plugin file anew and notes what it now is. */
+  private reload(f: PluginFile, watched: boolean, names: Set<string>, fresh: Map<string, Declarations>): void {
+    this.cancelError(f.file);
+    const result = this.loader.load(f.file);
+    f.touched = result.touched;
+    if (!result.ok) {
+      this.fail(f, result.message, result.file, watched);
+      return;
+    }
+    let decls: Declarations;
+    try {
+      decls = this.host.read(f.name, result.exports as object);
+    } catch (err) {
+      this.fail(f, `reading the exports of ${f.file} threw: ${errorText(err)}`, f.file, watched);
+      return;
+    }
+    const wasModule = f.module;
+    f.module = declaresAnything(decls);
+    if (f.module) fresh.set(f.file, decls);
+    if (f.module || wasModule) names.add(f.name);
+  }
+
+  /**
+   * Makes the registry serve the right file for module `name`: the first of the files that claim it
+   * (earlier folder, then path order), or none. The others are load errors naming both files.
+   */
+  private settleName(name: string, fresh: Map<string, Declarations>, watched: boolean): void {
+    const claims = [...(this.byName.get(name) ?? [])].filter((f) => f.module).sort(byPrecedence);
+    const current = this.installed.get(name);
+    const winner = claims[0];
+    if (winner === undefined) {
+      if (current !== undefined) {
+        this.installed.delete(name);
+        this.host.uninstall(name);
+      }
+      return;
+    }
+    let decls = fresh.get(winner.file);
+    if (decls === undefined && winner.file !== current) decls = this.takeOver(winner, watched);
+    if (decls !== undefined) this.serve(winner, decls, current);
+    for (const other of claims.slice(1)) {
+      if (fresh.has(other.file) || other.file === current) {
+        this.report({
+          module: name,
+          file: other.file,
+          message:
+            `module name "${name}" of ${other.file} is already taken by ${winner.file} ` +
+            `(the earlier plugin folder, then path order, wins); rename one of the files`,
+        });
+      }
+    }
+  }
+
+  /** The declarations of a file that takes a module name over (the previous holder went away). */
+  private takeOver(f: PluginFile, watched: boolean): Declarations | undefined {
+    const result = this.loader.load(f.file);
+    f.touched = result.touched;
+    if (!result.ok) {
+      this.fail(f, result.message, result.file, watched);
+      return undefined;
+    }
+    try {
+      return this.host.read(f.name, result.exports as object);
+    } catch (err) {
+      this.fail(f, `reading the exports of ${f.file} threw: ${errorText(err)}`, f.file, watched);
+      return undefined;
+    }
+  }
+
+  private serve(f: PluginFile, decls: Declarations, current: string | undefined): void {
+    const origin = this.host.originOf(f.name);
+    if (origin !== undefined && origin !== 'folder') {
+      this.report({
+        module: f.name,
+        file: f.file,
+        message: `module name "${f.name}" is already taken by a module with origin "${origin}"; ${f.file} is not loaded (rename the file)`,
+      });
+      return;
+    }
+    if (decls.problems.length > 0 && current === f.file) {
+      // A new version with bad exports does not replace a good one.
+      for (const problem of decls.problems) {
+        this.report({ module: f.name, file: f.file, ...problem, message: `${problem.message}; the previous version keeps serving` });
+      }
+      return;
+    }
+    if (this.host.install(f.name, decls, 'folder', f.file)) this.installed.set(f.name, f.file);
+  }
+
+  /** A failed load: reported now, or (for a file just written) once it has stayed as it is for a while. */
+  private fail(f: PluginFile, message: string, fault: string, watched: boolean): void {
+    const record = () => {
+      const serving = this.installed.get(f.name) === f.file ? '; the previous version keeps serving' : '';
+      this.report({ module: f.name, file: f.file, message: message + serving });
+    };
+    if (!watched) return record();
+    const stamp = currentStamp(fault);
+    this.pendingErrors.set(
+      f.file,
+      setTimeout(() => {
+        this.pendingErrors.delete(f.file);
+        if (this.active && currentStamp(fault) === stamp) record();
+      }, ERROR_GRACE_MS),
+    );
+  }
+
+  private cancelError(file: string): void {
+    const timer = this.pendingErrors.get(file);
+    if (timer !== undefined) clearTimeout(timer);
+    this.pendingErrors.delete(file);
+  }
+
+  /**
+   * The watcher may miss a change that follows another closely: after loading, each file is compared with
+   * what was read, now and once more a little later, and looked at again if it differs.
+   */
+  private verify(files: Set<string>): void {
+    const check = () => {
+      for (const file of files) {
+        const read = this.loader.stampRead(file);
+        if (read !== undefined && read !== currentStamp(file)) this.watcher.touch(file);
+      }
+    };
+    check();
+    const timer = setTimeout(() => {
+      this.verifyTimers.delete(timer);
+      check();
+    }, VERIFY_MS);
+    this.verifyTimers.add(timer);
+  }
+
+  private report(error: { module?: string; file?: string; export?: string; message: string }): void {
+    try {
+      this.host.loadError(error);
+    } catch {
+      // A throwing `loadError` listener must not stop the folder work.
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Paths
+
+  /** The folder that holds `file` (as a real path), or undefined. */
+  private rootOf(file: string): string | undefined {
+    return this.dirs.find((dir) => within(dir, file));
+  }
+
+  /** Where `path` would stand as a plugin file, by its name alone. */
+  private placement(path: string): Placement {
+    if (!PLUGIN_EXTENSIONS.has(extname(path))) return null;
+    const dir = this.dirs.findIndex((d) => within(d, path));
+    if (dir < 0) return null;
+    const rel = relative(this.dirs[dir]!, path).split(sep).join('/');
+    if (rel.split('/').some((part) => part.startsWith('.') || part === 'node_modules')) return null;
+    return { dir, rel };
+  }
+
+  /** True when `path` is now a plugin file: placed as one, and a file (or a link to a file inside its folder). */
+  private isPluginFile(path: string): boolean {
+    const at = this.placement(path);
+    if (at === null) return false;
+    try {
+      const stats = lstatSync(path);
+      if (stats.isFile()) return true;
+      return stats.isSymbolicLink() && this.linkInside(at.dir, path);
+    } catch {
+      return false;
+    }
+  }
+
+  /** What chokidar need not watch: dependencies, dot-folders, files that can be neither plugin nor helper. */
+  private ignored(path: string, isFile: boolean | undefined): boolean {
+    const dir = this.dirs.find((d) => within(d, path) || d === path);
+    if (dir === undefined || dir === path) return false;
+    const parts = relative(dir, path).split(sep);
+    if (parts.some((part) => part.startsWith('.') || part === 'node_modules')) return true;
+    return isFile === true && !WATCHED_EXTENSIONS.has(extname(path));
+  }
+}
+
+/** The duplicate rule's order: earlier folder first, then plain code-unit order of the relative path. */
+function byPrecedence(a: PluginFile, b: PluginFile): number {
+  if (a.dir !== b.dir) return a.dir - b.dir;
+  return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
+}
+
+function reachesAny(f: PluginFile, changed: Set<string>): boolean {
+  for (const t of f.touched) if (changed.has(t)) return true;
+  return false;
+}
+
+/** True when `path` lies strictly inside folder `dir`. */
+function within(dir: string, path: string): boolean {
+  return path.startsWith(dir.endsWith(sep) ? dir : dir + sep) && !isAbsolute(relative(dir, path));
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
