@@ -9,7 +9,7 @@
  * Sync callers of up to GENERATED_MAX plugins are generated straight-line code with a try/catch per
  * plugin (one call site per plugin, which V8 can inline); larger points and profiled ones use a loop.
  */
-import type { PointState, PluginSlot, PluginFn } from './point.js';
+import type { PointState, PluginSlot, PluginFn, Tally } from './point.js';
 import type { CallOptions, PluginResult } from './types.js';
 import { HALT } from './halt.js';
 
@@ -96,7 +96,7 @@ function compileSync(p: PointState): SyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResults;
   if (p.profiling || slots.length > GENERATED_MAX) return loopSync(slots, p.profiling);
-  return generate(slots, 'results') as SyncCaller;
+  return generate(p, slots, 'results') as SyncCaller;
 }
 
 function compileNotify(p: PointState): Notifier {
@@ -106,42 +106,47 @@ function compileNotify(p: PointState): Notifier {
     const call = loopSync(slots, p.profiling);
     return (args) => void call(args);
   }
-  return generate(slots, 'notify') as Notifier;
+  return generate(p, slots, 'notify') as Notifier;
 }
 
 /**
  * Straight-line code for a few plugins: `f0..fn` are the plugin functions, `s0..sn` their slots, `i0..in`
- * their shared infos. With `results` it returns one result per plugin; with `notify`, nothing.
+ * their shared infos, `T` the caller's tally (one count per call; a failing plugin takes its ok back).
+ * With `results` it returns one result per plugin; with `notify`, nothing.
  */
-function generate(slots: PluginSlot[], mode: 'results' | 'notify'): SyncCaller | Notifier {
+function generate(p: PointState, slots: PluginSlot[], mode: 'results' | 'notify'): SyncCaller | Notifier {
   const n = slots.length;
+  const tally: Tally = { calls: 0, slots };
+  p.tallies.push(tally);
   const bind: string[] = [];
-  const body: string[] = [];
+  const body: string[] = ['T.calls++;'];
+  const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
   for (let i = 0; i < n; i++) {
     bind.push(`f${i} = F[${i}], s${i} = S[${i}], i${i} = s${i}.info`);
-    const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
     if (mode === 'results') {
       body.push(
-        `let r${i}; try { const d = f${i}(args); if (${thenable}) r${i} = asyncInSync(s${i}, d); ` +
-          `else { s${i}.ok++; r${i} = { state: 'ok', info: i${i}, data: d }; } } catch (e) { r${i} = s${i}.fail(e); }`,
+        `let r${i}; try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; r${i} = asyncInSync(s${i}, d); } ` +
+          `else r${i} = { state: 'ok', info: i${i}, data: d }; } catch (e) { s${i}.ok--; r${i} = s${i}.fail(e); }`,
       );
     } else {
       body.push(
-        `try { const d = f${i}(args); if (${thenable}) asyncInSync(s${i}, d); else s${i}.ok++; } ` +
-          `catch (e) { s${i}.recordExit(e); }`,
+        `try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; asyncInSync(s${i}, d); } } ` +
+          `catch (e) { s${i}.ok--; s${i}.recordExit(e); }`,
       );
     }
   }
   if (mode === 'results') body.push(`return [${slots.map((_, i) => `r${i}`).join(', ')}];`);
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function dispatch(args) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'asyncInSync', source) as (
+  const factory = new Function('F', 'S', 'T', 'asyncInSync', source) as (
     fns: PluginFn[],
     slots: PluginSlot[],
+    tally: Tally,
     asyncInSync: (slot: PluginSlot, value: PromiseLike<unknown>) => PluginResult,
   ) => SyncCaller | Notifier;
   return factory(
     slots.map((s) => s.impl as PluginFn),
     slots,
+    tally,
     asyncInSync,
   );
 }

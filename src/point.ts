@@ -17,6 +17,16 @@ export interface PluginProfile {
   lastMs: number;
 }
 
+/**
+ * One call counter for a compiled sync caller: one increment per call instead of one per plugin. Every
+ * plugin of that caller is counted ok for each call, and a plugin that fails takes its ok back, so
+ * `ok = settled ok + calls not yet settled`. The point settles tallies before counters are read.
+ */
+export interface Tally {
+  calls: number;
+  readonly slots: PluginSlot[];
+}
+
 /** A plugin function as the dispatchers call it. */
 export type PluginFn = (args: unknown) => unknown;
 
@@ -87,6 +97,8 @@ export class PointState implements Dispatchers {
   live: PluginSlot[] = [];
   /** Per-plugin timing, when switched on (see `profile`). */
   profiling = false;
+  /** Call counts of the compiled sync callers, not yet added to their plugins' `ok` (see `Tally`). */
+  readonly tallies: Tally[] = [];
 
   declare callSync: Dispatchers['callSync'];
   declare notify: Dispatchers['notify'];
@@ -116,7 +128,19 @@ export class PointState implements Dispatchers {
 
   /** Drops the compiled dispatchers; the next call of each compiles it anew from the current state. */
   invalidate(): void {
+    this.settleTallies();
+    this.tallies.length = 0;
     installStubs(this);
+  }
+
+  /** Adds the calls counted by the compiled sync callers to their plugins' `ok`, so counters read exact. */
+  settleTallies(): void {
+    for (const tally of this.tallies) {
+      const calls = tally.calls;
+      if (calls === 0) continue;
+      tally.calls = 0;
+      for (const slot of tally.slots) slot.ok += calls;
+    }
   }
 
   /** True when the registry has nothing to keep about this point beyond a call having been made. */
@@ -126,6 +150,7 @@ export class PointState implements Dispatchers {
 
   /** Sums over every plugin key of this point, so a point's counts are derived, never kept twice. */
   totals(): { ok: number; exit: number } {
+    this.settleTallies();
     let ok = 0;
     let exit = 0;
     for (const slot of this.slots.values()) {

@@ -87,6 +87,7 @@ export function buildReport(
   const points: PointRow[] = [];
   const exitReasons: ExitReasonRow[] = [];
   for (const p of registry.allPoints()) {
+    p.settleTallies();
     if (shown(p)) {
       const { ok, exit } = p.totals();
       points.push({ fn: p.fn, module: p.module, node: p.node, enabled: p.enabled, ok, exit });
