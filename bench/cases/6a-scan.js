@@ -22,23 +22,37 @@ function sizes(quick) {
 
 const fmt = (n) => n.toLocaleString('en-US');
 
+/** Two layouts: every file plugs into the same point, or each file into a point of its own. */
+const LAYOUTS = [
+  { name: 'one', text: 'one point' },
+  { name: 'spread', text: 'a point each' },
+];
+
 export function variants({ quick }) {
-  return sizes(quick).flatMap((n) => [
-    { key: `scan${n}`, label: `extpoint start(), ${fmt(n)} files`, ratioTo: `require${n}` },
-    { key: `require${n}`, label: `plain require, ${fmt(n)} files`, ratioTo: `require${n}` },
-  ]);
+  return sizes(quick).flatMap((n) =>
+    LAYOUTS.flatMap(({ name, text }) => [
+      { key: `scan-${name}-${n}`, label: `extpoint start(), ${fmt(n)} files, ${text}`, ratioTo: `require-${name}-${n}` },
+      { key: `require-${name}-${n}`, label: `plain require, ${fmt(n)} files, ${text}`, ratioTo: `require-${name}-${n}` },
+    ]),
+  );
 }
 
 export function goals({ quick }) {
   const n = sizes(quick)[1];
-  return [
-    { text: `cold scan of ${fmt(n)} files within 1.3x of require`, variant: `scan${n}`, against: `require${n}`, op: '<=', limit: 1.3 },
-  ];
+  return LAYOUTS.map(({ name, text }) => ({
+    text: `cold scan of ${fmt(n)} files (${text}) within 1.3x of require`,
+    variant: `scan-${name}-${n}`,
+    against: `require-${name}-${n}`,
+    op: '<=',
+    limit: 1.3,
+  }));
 }
 
 export async function prepare({ quick }) {
   const root = tempFolder('scan');
-  for (const n of sizes(quick)) writePluginFiles(path.join(root, `f${n}`), n);
+  for (const n of sizes(quick)) {
+    for (const { name } of LAYOUTS) writePluginFiles(path.join(root, `${name}-${n}`), n, { spread: name === 'spread' });
+  }
   return { root };
 }
 
@@ -46,17 +60,26 @@ export function cleanup({ root }) {
   removeFolder(root);
 }
 
+/** How many plugins answer: on the one point, or on each file's own point. */
+function answering(ext, layout, n) {
+  if (layout === 'one') return ext.callPluginsSync('host', 'p', ARGS).filter((r) => r.state === 'ok').length;
+  let count = 0;
+  for (let i = 0; i < n; i++) count += ext.callPluginsSync('host', `p${i}`, ARGS).length;
+  return count;
+}
+
 export async function run(key, { root }) {
-  const n = Number(/\d+$/.exec(key)[0]);
-  const dir = path.join(root, `f${n}`);
+  const [kind, layout, size] = key.split('-');
+  const n = Number(size);
+  const dir = path.join(root, `${layout}-${n}`);
   let ms;
   let plugins;
-  if (key.startsWith('scan')) {
+  if (kind === 'scan') {
     const t0 = process.hrtime.bigint();
     const ext = createExtension({ scanLoaded: false, pluginDirs: [dir], watch: false });
     await ext.start();
     ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    plugins = ext.callPluginsSync('host', 'p', ARGS).filter((r) => r.state === 'ok').length;
+    plugins = answering(ext, layout, n);
     const errors = ext.report().status.loadErrors;
     if (errors.length > 0) throw new Error(`scan gave load errors: ${JSON.stringify(errors.slice(0, 3))}`);
     await ext.stop();
@@ -67,7 +90,7 @@ export async function run(key, { root }) {
     const t0 = process.hrtime.bigint();
     for (const file of files) loaded.push(require(file));
     ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    plugins = loaded.filter((m) => m.host_p_Plugin(ARGS) >= 0).length;
+    plugins = loaded.filter((m, i) => (layout === 'one' ? m.host_p_Plugin : m[`host_p${i}_Plugin`])(ARGS) >= 0).length;
   }
   if (plugins !== n) throw new Error(`${key} reached ${plugins} plugins, not ${n}`);
   return { value: ms, extra: { files: n } };

@@ -14,16 +14,18 @@ export function removeFolder(dir) {
 }
 
 /**
- * Writes `count` CommonJS plugin files into `dir` (plug00000.js ...), one plugin each on `host.p`, and a
- * package.json that says they are CommonJS. Returns their paths, in name order.
+ * Writes `count` CommonJS plugin files into `dir` (plug00000.js ...), one plugin each, and a package.json
+ * that says they are CommonJS. The plugins all plug into `host.p`, or with `spread` file i plugs into
+ * its own point `host.p<i>`. Returns their paths, in name order.
  */
-export function writePluginFiles(dir, count) {
+export function writePluginFiles(dir, count, { spread = false } = {}) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'package.json'), '{ "type": "commonjs" }\n');
   const files = [];
   for (let i = 0; i < count; i++) {
     const file = path.join(dir, `${pluginModule(i)}.js`);
-    writeFileSync(file, `'use strict';\nexports.host_p_Plugin = function (a) { return a.n + ${i}; };\n`);
+    const point = spread ? `p${i}` : 'p';
+    writeFileSync(file, `'use strict';\nexports.host_${point}_Plugin = function (a) { return a.n + ${i}; };\n`);
     files.push(file);
   }
   return files;
