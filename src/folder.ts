@@ -7,7 +7,7 @@
  * a failure is worth reporting.
  */
 import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { extname, relative, resolve, sep, isAbsolute } from 'node:path';
+import { extname, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { Loader } from './loader.js';
 import { PermissionCheck } from './permissions.js';
@@ -155,7 +155,7 @@ export class PluginFolders {
     for (const file of this.reachedHelpers()) {
       if (this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
     }
-    this.process(changed, false);
+    this.process(changed, false, found);
     if (this.active && this.options.watch && this.watcher.open) await this.watch();
   }
 
@@ -233,8 +233,10 @@ export class PluginFolders {
    * Brings the registry up to date with `paths`, which may have been added, changed or deleted (or be
    * folders that were removed). `watched` says the paths come from the watcher: their failures are
    * reported only once the file has stayed as it is for a while, since it may still be being written.
+   * `found` (from a scan) says which paths are plugin files, saving a status call each.
    */
-  private process(paths: string[], watched: boolean): void {
+  private process(paths: string[], watched: boolean, found?: Set<string>): void {
+    const isPluginFile = found === undefined ? (path: string) => this.isPluginFile(path) : (path: string) => found.has(path);
     if (!this.active && watched) return;
     const reached = new Set<string>();
     for (const f of this.files.values()) for (const t of f.touched) reached.add(t);
@@ -242,7 +244,7 @@ export class PluginFolders {
     for (const path of paths) {
       const known = this.files.has(path);
       if (known || reached.has(path) || this.placement(path) !== null) {
-        if (!this.loader.unchanged(path) || known !== this.isPluginFile(path)) changed.add(path);
+        if (!this.loader.unchanged(path) || known !== isPluginFile(path)) changed.add(path);
       } else {
         // A removed folder: everything known under it.
         for (const file of this.files.keys()) if (file.startsWith(path + sep)) changed.add(file);
@@ -254,8 +256,9 @@ export class PluginFolders {
     const names = new Set<string>();
     const fresh = new Map<string, Declarations>();
     for (const path of changed) {
-      if (this.files.has(path) && !this.isPluginFile(path)) this.forget(path, names);
-      else if (!this.files.has(path) && this.isPluginFile(path)) this.adoptNew(path);
+      const known = this.files.has(path);
+      if (known && !isPluginFile(path)) this.forget(path, names);
+      else if (!known && isPluginFile(path)) this.adoptNew(path);
     }
     const affected = [...this.files.values()].filter((f) => dropped.has(f.file) || reachesAny(f, changed));
     affected.sort(byPrecedence);
@@ -475,9 +478,9 @@ function reachesAny(f: PluginFile, changed: Set<string>): boolean {
   return false;
 }
 
-/** True when `path` lies strictly inside folder `dir`. */
+/** True when `path` (absolute and normalized, as every path here is) lies strictly inside folder `dir`. */
 function within(dir: string, path: string): boolean {
-  return path.startsWith(dir.endsWith(sep) ? dir : dir + sep) && !isAbsolute(relative(dir, path));
+  return path.length > dir.length + 1 && path.startsWith(dir) && path[dir.length] === sep;
 }
 
 function isDirectory(path: string): boolean {

@@ -15,7 +15,7 @@
  */
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
-import { openSync, fstatSync, readFileSync, closeSync, type Stats } from 'node:fs';
+import { openSync, fstatSync, readFileSync, readSync, closeSync, type Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -236,7 +236,7 @@ export class Loader {
       const root = this.options.rootOf(file);
       const problem = root === undefined ? null : (this.options.permissions?.problem(root, file, stats) ?? null);
       if (problem !== null) throw new FileFailure(file, problem);
-      bytes = readFileSync(fd);
+      bytes = readAll(fd, stats.size);
       this.stamps.set(file, stampOf(stats));
     } catch (err) {
       if (err instanceof FileFailure) throw err;
@@ -268,14 +268,11 @@ export class Loader {
     };
     const resolve = (spec: string, opts?: { paths?: string[] }): string => nodeRequire().resolve(spec, opts);
     resolve.paths = (spec: string): string[] | null => nodeRequire().resolve.paths(spec);
-    return Object.assign(require, {
-      resolve,
-      get cache() {
-        return nodeRequire().cache;
-      },
-      get main() {
-        return nodeRequire().main;
-      },
+    // Getters, so that Node's require for the file is only made when the plugin needs it.
+    return Object.defineProperties(require, {
+      resolve: { value: resolve, enumerable: true },
+      cache: { get: () => nodeRequire().cache, enumerable: true },
+      main: { get: () => nodeRequire().main, enumerable: true },
     });
   }
 
@@ -384,6 +381,20 @@ function isPathSpec(spec: string): boolean {
     spec.startsWith('..\\') ||
     isAbsolute(spec)
   );
+}
+
+/** Reads an open file of `size` bytes in one call when it can (the size is known from its status). */
+function readAll(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, buf, got, size - got, null);
+    if (n === 0) break;
+    got += n;
+  }
+  // A file that changes size meanwhile is read as far as its status said; its stamp then differs from the
+  // file's, which makes the folder look at it again.
+  return got < size ? buf.subarray(0, got) : buf;
 }
 
 function hash(bytes: Buffer): string {
