@@ -1,24 +1,49 @@
-// The demo: a port of the origin's plugin_demo:test(). Run it with `npm run demo`.
-import { createRequire } from 'node:module';
+// The demo: a port of the origin's plugin_demo:test(), with its plugin modules loaded from a watched
+// plugin folder. Run it with `npm run demo`.
+import { once } from 'node:events';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { extension } from '../dist/index.js';
+import { createExtension } from '../dist/index.js';
 import * as pluginDemo from './plugin_demo.js';
 import { pipelineDemo } from './pipeline.js';
 
-// Plugin modules loaded the CommonJS way are found by start() in require.cache, as the origin found
-// modules on its code path. The ES module host registers itself.
-const require = createRequire(import.meta.url);
-require('../plugins/anat.cjs');
-require('../plugins/plugin2.cjs');
-extension.registerModule('plugin_demo', pluginDemo);
-await extension.start();
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const show = (value) => inspect(value, { depth: 4, colors: process.stdout.isTTY });
 
+// plugins/ holds anat and plugin2, as the origin's code path did; a second, empty folder is where a plugin
+// will be dropped in later. Both are scanned by start() and then watched.
+const dropIn = await mkdtemp(join(tmpdir(), 'extpoint-demo-'));
+const ext = createExtension({ pluginDirs: [here('../plugins'), dropIn], scanLoaded: false });
+ext.registerModule('plugin_demo', pluginDemo);
+await ext.start();
+
+const point1 = ext.point('plugin_demo', 'point1');
 for (let i = 1; i <= 2; i++) {
-  console.log(`call ${i}: plugin_demo.test() ->`);
-  console.log(inspect(pluginDemo.test(), { depth: 4, colors: process.stdout.isTTY }));
+  console.log(`call ${i}: plugin_demo point1({ order: 1 }) ->`);
+  console.log(show(point1.callSync({ order: 1 })));
 }
 console.log();
-console.log(inspect(extension.report(), { colors: process.stdout.isTTY }));
+console.log(show(ext.report()));
+
+// A plugin dropped into the watched folder while the host runs: no restart, the next call sees it.
+console.log();
+const timeout = { signal: AbortSignal.timeout(10_000) };
+const loaded = once(ext, 'load', timeout);
+await copyFile(here('late.cjs'), join(dropIn, 'late.cjs'));
+const [event] = await loaded;
+console.log(`load event: module ${event.module} from ${event.file}`);
+console.log('call 3: plugin_demo point1({ order: 1 }) ->');
+console.log(show(point1.callSync({ order: 1 }).map((r) => `${r.info.module}: ${r.state} ${r.state === 'ok' ? JSON.stringify(r.data) : r.data.message}`)));
+
+// Deleting the file unloads it.
+const unloaded = once(ext, 'unload', timeout);
+await rm(join(dropIn, 'late.cjs'));
+console.log(`unload event: module ${(await unloaded)[0].module}; point1 now has ${point1.callSync({ order: 1 }).length} plugins`);
+await ext.stop('demo done');
+await rm(dropIn, { recursive: true, force: true });
 
 console.log();
 await pipelineDemo();
