@@ -69,6 +69,10 @@ export class PluginFolders {
   private readonly watching = new Set<number>();
   private readonly pendingErrors = new Map<string, NodeJS.Timeout>();
   private readonly verifyTimers = new Set<NodeJS.Timeout>();
+  /** Problems of folders and links already reported, so that a rescan does not repeat them. */
+  private reported = new Set<string>();
+  private readonly problems = new Map<string, { file: string; message: string }>();
+  private scanning = false;
   private queue: Promise<void> = Promise.resolve();
   private active = false;
 
@@ -140,11 +144,18 @@ export class PluginFolders {
   private async scan(): Promise<void> {
     this.loader.formats.forget();
     this.permissions?.forget();
+    const reported = this.reported;
+    this.reported = new Set();
     const found = new Set<string>();
-    for (let i = 0; i < this.given.length; i++) {
-      const dir = this.realDir(i);
-      if (dir === null) continue;
-      for (const file of await this.list(i, dir)) found.add(file);
+    this.scanning = true;
+    try {
+      for (let i = 0; i < this.given.length; i++) {
+        const dir = this.realDir(i);
+        if (dir === null) continue;
+        for (const file of await this.list(i, dir)) found.add(file);
+      }
+    } finally {
+      this.scanning = false;
     }
     const changed: string[] = [];
     for (const file of found) {
@@ -156,6 +167,8 @@ export class PluginFolders {
       if (this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
     }
     this.process(changed, false, found);
+    for (const key of this.reported) if (!reported.has(key)) this.report(this.problems.get(key)!);
+    this.problems.clear();
     if (this.active && this.options.watch && this.watcher.open) await this.watch();
   }
 
@@ -167,7 +180,7 @@ export class PluginFolders {
       this.dirs[i] = realpathSync(given);
       return this.dirs[i]!;
     } catch (err) {
-      this.report({
+      this.scanProblem({
         file: given,
         message: `plugin folder ${given} cannot be scanned (${errorText(err)}): create it, or remove it from pluginDirs`,
       });
@@ -200,11 +213,11 @@ export class PluginFolders {
     try {
       target = realpathSync(link);
     } catch (err) {
-      this.report({ file: link, message: `symbolic link ${link} cannot be followed: ${errorText(err)}` });
+      this.scanProblem({ file: link, message: `symbolic link ${link} cannot be followed: ${errorText(err)}` });
       return false;
     }
     if (!within(this.dirs[i]!, target)) {
-      this.report({
+      this.scanProblem({
         file: link,
         message: `symbolic link ${link} leads outside its plugin folder (to ${target}) and is not followed; copy the file into the folder instead`,
       });
@@ -416,6 +429,19 @@ export class PluginFolders {
       check();
     }, VERIFY_MS);
     this.verifyTimers.add(timer);
+  }
+
+  /**
+   * A problem of a folder or a link, found by a scan (reported at its end, unless the previous scan found it
+   * too) or by a watch event (reported now).
+   */
+  private scanProblem(error: { file: string; message: string }): void {
+    if (this.scanning) {
+      this.reported.add(error.message);
+      this.problems.set(error.message, error);
+    } else {
+      this.report(error);
+    }
   }
 
   private report(error: { module?: string; file?: string; export?: string; message: string }): void {

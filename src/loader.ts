@@ -65,9 +65,12 @@ class FileFailure extends Error {
   }
 }
 
-/** A stat's identity for change checks: size, modification time and inode. */
-export function stampOf(stats: Pick<Stats, 'size' | 'mtimeMs' | 'ino'>): string {
-  return `${stats.size}:${stats.mtimeMs}:${stats.ino}`;
+/**
+ * A status's identity for change checks: size, modification and change times, inode. The change time moves
+ * on `chmod` too, so that a file refused for its permissions is looked at again once they are fixed.
+ */
+export function stampOf(stats: Pick<Stats, 'size' | 'mtimeMs' | 'ctimeMs' | 'ino'>): string {
+  return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
 }
 
 export interface LoaderOptions {
@@ -233,11 +236,11 @@ export class Loader {
     let bytes: Buffer;
     try {
       const stats = fstatSync(fd);
+      this.stamps.set(file, stampOf(stats));
       const root = this.options.rootOf(file);
       const problem = root === undefined ? null : (this.options.permissions?.problem(root, file, stats) ?? null);
       if (problem !== null) throw new FileFailure(file, problem);
       bytes = readAll(fd, stats.size);
-      this.stamps.set(file, stampOf(stats));
     } catch (err) {
       if (err instanceof FileFailure) throw err;
       throw new FileFailure(file, `cannot read ${file}: ${errorText(err)}`);

@@ -197,6 +197,32 @@ describe('watch', () => {
     expect(errors(e)).toEqual([]);
   });
 
+  it('sees plugin files in a new subfolder and unloads them when the subfolder is removed', async () => {
+    const e = await started();
+    const loaded = next(e, 'load', (m) => m.module === 'nested');
+    await mkdir(join(plugins, 'fresh', 'deep'), { recursive: true });
+    await writeFile(join(plugins, 'fresh', 'deep', 'nested.mjs'), esm('nested'));
+    await loaded;
+    expect(answers(e)).toEqual(['nested']);
+    const unloaded = next(e, 'unload', (m) => m.module === 'nested');
+    await rm(join(plugins, 'fresh'), { recursive: true });
+    await unloaded;
+    expect(answers(e)).toEqual([]);
+  });
+
+  it('reports a scan problem once, not again for the scan that follows setting up the watcher', async () => {
+    const outside = join(base, 'outside.cjs');
+    await writeFile(outside, cjs('outside'));
+    await symlink(outside, join(plugins, 'link.cjs'));
+    await writeFile(join(plugins, 'broken.cjs'), 'exports.host_p_Plugin = (');
+    const e = await started();
+    await e.rescan();
+    const messages = errors(e).map((x) => x.message);
+    expect(messages).toHaveLength(2);
+    expect(messages.filter((m) => m.includes('leads outside'))).toHaveLength(1);
+    expect(messages.filter((m) => m.includes('syntax error'))).toHaveLength(1);
+  });
+
   it('loads a burst of changes once, ending on the last version', async () => {
     const file = join(plugins, 'burst.cjs');
     await writeFile(file, cjs(0));

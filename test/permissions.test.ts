@@ -3,7 +3,7 @@
  * files with chmod (and chown where the tests run as root) through a plugin folder.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,23 @@ describe.runIf(posix)('plugin folders', () => {
     const e = await start();
     expect(answers(e)).toEqual([]);
     expect(e.report().status.loadErrors[0]!.message).toContain('is owned by uid 4242');
+  });
+
+  it('refuses a world-writable file dropped into a watched folder, and loads it when chmod fixes it', async () => {
+    ext = createExtension({ scanLoaded: false, pluginDirs: [plugins] });
+    const e = ext;
+    await e.start();
+    const staged = join(base, 'staged.cjs');
+    await writeFile(staged, plugin('dropped'));
+    await chmod(staged, 0o666);
+    const refused = new Promise<string>((resolve) => e.once('loadError', (x) => resolve(x.message)));
+    await rename(staged, join(plugins, 'dropped.cjs'));
+    expect(await refused).toContain(`plugin file ${join(plugins, 'dropped.cjs')} is world-writable (mode 0666)`);
+    expect(answers(e)).toEqual([]);
+    const loaded = new Promise<void>((resolve) => e.once('load', () => resolve()));
+    await chmod(join(plugins, 'dropped.cjs'), 0o644);
+    await loaded;
+    expect(answers(e)).toEqual(['dropped']);
   });
 
   it('loads everything with checkPermissions: false', async () => {
