@@ -325,11 +325,15 @@ function compileModule(file: string, text: string): (...args: unknown[]) => unkn
       logLevel: 'silent',
     }).code;
   } catch (err) {
-    const text = esbuildMessage(err);
-    const hint = /top-level await/i.test(text)
-      ? ' (top-level await cannot be reloaded: move the awaited work into a function the plugin calls)'
-      : '';
-    throw new FileFailure(file, `syntax error in ES module ${file}: ${text}${hint}`);
+    const { at, text } = esbuildMessage(err);
+    if (/top-level await/i.test(text)) {
+      throw new FileFailure(
+        file,
+        `ES module ${file} uses top-level await${at && ` at${at}`}, which a reloadable plugin file cannot: ` +
+          `move the awaited work into a function the plugin calls`,
+      );
+    }
+    throw new FileFailure(file, `syntax error in ES module ${file}${at}: ${text}`);
   }
   try {
     return vm.compileFunction('"use strict";' + code, ESM_WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (
@@ -350,12 +354,12 @@ function importMeta(file: string): object {
   };
 }
 
-/** esbuild's first error as `line:column: text`. */
-function esbuildMessage(err: unknown): string {
+/** esbuild's first error: where (` line L:C`, or nothing) and what. */
+function esbuildMessage(err: unknown): { at: string; text: string } {
   const errors = (err as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
   const first = errors?.[0];
-  if (first === undefined) return errorText(err);
-  return first.location ? `line ${first.location.line}:${first.location.column}: ${first.text}` : first.text;
+  if (first === undefined) return { at: '', text: errorText(err) };
+  return { at: first.location ? ` line ${first.location.line}:${first.location.column}` : '', text: first.text };
 }
 
 /** A compile error with its line, which V8 puts in the first line of the stack as `file:line`. */
