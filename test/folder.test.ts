@@ -385,6 +385,25 @@ describe('duplicates', () => {
   });
 });
 
+describe('names', () => {
+  it('does not take over a module name given to registerModule, and unloads a file that stops declaring', async () => {
+    await writeFile(join(plugins, 'taken.cjs'), cjs('from file'));
+    await writeFile(join(plugins, 'shrinking.cjs'), cjs('here'));
+    ext = createExtension({ scanLoaded: false, pluginDirs: [plugins] });
+    const e = ext;
+    e.registerModule('taken', { host_p_Plugin: () => 'registered' });
+    await e.start();
+    expect(answers(e).sort()).toEqual(['here', 'registered']);
+    expect(errors(e)[0]!.message).toBe(
+      `module name "taken" is already taken by a module with origin "registered"; ${join(plugins, 'taken.cjs')} is not loaded (rename the file)`,
+    );
+    const unloaded = next(e, 'unload', (m) => m.module === 'shrinking');
+    await atomicWrite(join(plugins, 'shrinking.cjs'), 'exports.helperOnly = 1;');
+    await unloaded;
+    expect(answers(e)).toEqual(['registered']);
+  });
+});
+
 describe('helpers', () => {
   it('allows same-named helpers, and reloads the modules that use a changed helper', async () => {
     for (const sub of ['x', 'y']) {
