@@ -146,19 +146,19 @@ export class PluginFolders {
     this.permissions?.forget();
     const reported = this.reported;
     this.reported = new Set();
-    const found = new Set<string>();
+    const found = new Map<string, Placement>();
     this.scanning = true;
     try {
       for (let i = 0; i < this.given.length; i++) {
         const dir = this.realDir(i);
         if (dir === null) continue;
-        for (const file of await this.list(i, dir)) found.add(file);
+        for (const [file, rel] of await this.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
       }
     } finally {
       this.scanning = false;
     }
     const changed: string[] = [];
-    for (const file of found) {
+    for (const file of found.keys()) {
       if (!this.files.has(file) || this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
     }
     for (const file of this.files.keys()) if (!found.has(file)) changed.push(file);
@@ -188,8 +188,11 @@ export class PluginFolders {
     }
   }
 
-  /** The plugin files of folder `i`, in path order; symbolic links leading outside are reported, not followed. */
-  private async list(i: number, dir: string): Promise<string[]> {
+  /**
+   * The plugin files of folder `i` with their paths relative to it, in path order; symbolic links leading
+   * outside are reported, not followed.
+   */
+  private async list(i: number, dir: string): Promise<[string, string][]> {
     const entries = await fg.glob('**/*.{js,cjs,mjs}', {
       cwd: dir,
       dot: false,
@@ -198,13 +201,12 @@ export class PluginFolders {
       ignore: ['**/node_modules/**'],
       objectMode: true,
     });
-    const out: string[] = [];
+    const out: [string, string][] = [];
     for (const entry of entries) {
-      const file = dir + sep + entry.path.split('/').join(sep);
-      if (entry.dirent.isFile()) out.push(file);
-      else if (entry.dirent.isSymbolicLink() && this.linkInside(i, file)) out.push(file);
+      const file = sep === '/' ? `${dir}/${entry.path}` : dir + sep + entry.path.split('/').join(sep);
+      if (entry.dirent.isFile() || (entry.dirent.isSymbolicLink() && this.linkInside(i, file))) out.push([file, entry.path]);
     }
-    return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return out.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   }
 
   /** True for a link to a file inside folder `i`; a link leading outside is a load error. */
@@ -248,15 +250,16 @@ export class PluginFolders {
    * reported only once the file has stayed as it is for a while, since it may still be being written.
    * `found` (from a scan) says which paths are plugin files, saving a status call each.
    */
-  private process(paths: string[], watched: boolean, found?: Set<string>): void {
+  private process(paths: string[], watched: boolean, found?: Map<string, Placement>): void {
     const isPluginFile = found === undefined ? (path: string) => this.isPluginFile(path) : (path: string) => found.has(path);
+    const placement = found === undefined ? (path: string) => this.placement(path) : (path: string) => found.get(path) ?? null;
     if (!this.active && watched) return;
     const reached = new Set<string>();
     for (const f of this.files.values()) for (const t of f.touched) reached.add(t);
     const changed = new Set<string>();
     for (const path of paths) {
       const known = this.files.has(path);
-      if (known || reached.has(path) || this.placement(path) !== null) {
+      if (known || reached.has(path) || placement(path) !== null) {
         if (!this.loader.unchanged(path) || known !== isPluginFile(path)) changed.add(path);
       } else {
         // A removed folder: everything known under it.
@@ -271,7 +274,7 @@ export class PluginFolders {
     for (const path of changed) {
       const known = this.files.has(path);
       if (known && !isPluginFile(path)) this.forget(path, names);
-      else if (!known && isPluginFile(path)) this.adoptNew(path);
+      else if (!known && isPluginFile(path)) this.adoptNew(path, placement(path)!);
     }
     const affected = [...this.files.values()].filter((f) => dropped.has(f.file) || reachesAny(f, changed));
     affected.sort(byPrecedence);
@@ -281,8 +284,7 @@ export class PluginFolders {
     if (watched) this.verify(changed);
   }
 
-  private adoptNew(file: string): void {
-    const at = this.placement(file)!;
+  private adoptNew(file: string, at: { dir: number; rel: string }): void {
     const f: PluginFile = { file, dir: at.dir, rel: at.rel, name: moduleNameOf(file), module: false, touched: new Set() };
     this.files.set(file, f);
     let named = this.byName.get(f.name);

@@ -16,7 +16,7 @@
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { openSync, fstatSync, readFileSync, readSync, closeSync, type Stats } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { dirname, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transformSync } from 'esbuild';
@@ -31,6 +31,17 @@ const ESM_WRAPPER = [...WRAPPER, IMPORT_META];
 /** `import()` inside plugin code works as in the host (such imports are Node's, and are not reloaded). */
 const COMPILE_OPTIONS = { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER };
 
+/** Node's own require, for what every plugin's `require` shares: the module cache and the main module. */
+const NODE = createRequire(import.meta.url);
+
+/** A plugin file's `require`. */
+interface PluginRequire {
+  (spec: string): unknown;
+  resolve: (spec: string, opts?: { paths?: string[] }) => string;
+  cache: NodeJS.Require['cache'];
+  main: NodeJS.Require['main'];
+}
+
 /** The `module` object a plugin file sees. */
 interface PluginModule {
   id: string;
@@ -40,7 +51,7 @@ interface PluginModule {
   loaded: boolean;
   children: never[];
   paths: string[];
-  require: (spec: string) => unknown;
+  require: PluginRequire;
 }
 
 /** One evaluated file: its module object and the plugin-folder files it required. */
@@ -259,7 +270,7 @@ export class Loader {
   private requireFor(entry: Entry): PluginModule['require'] {
     let native: NodeJS.Require | undefined;
     const nodeRequire = (): NodeJS.Require => (native ??= createRequire(entry.file));
-    const require = (spec: string): unknown => {
+    const require = ((spec: string): unknown => {
       if (typeof spec === 'string' && isPathSpec(spec)) {
         const target = nodeRequire().resolve(spec);
         if (this.owns(target)) {
@@ -268,15 +279,14 @@ export class Loader {
         }
       }
       return nodeRequire()(spec);
-    };
+    }) as PluginRequire;
     const resolve = (spec: string, opts?: { paths?: string[] }): string => nodeRequire().resolve(spec, opts);
     resolve.paths = (spec: string): string[] | null => nodeRequire().resolve.paths(spec);
-    // Getters, so that Node's require for the file is only made when the plugin needs it.
-    return Object.defineProperties(require, {
-      resolve: { value: resolve, enumerable: true },
-      cache: { get: () => nodeRequire().cache, enumerable: true },
-      main: { get: () => nodeRequire().main, enumerable: true },
-    });
+    // Node's require for the file is only made when the plugin first needs it.
+    require.resolve = resolve;
+    require.cache = NODE.cache;
+    require.main = NODE.main;
+    return require;
   }
 
   /** True for files this loader loads: JavaScript and JSON under a plugin folder, outside `node_modules`. */
@@ -307,7 +317,7 @@ function newModule(file: string): PluginModule {
     loaded: false,
     children: [],
     paths: [],
-    require: () => undefined,
+    require: undefined as unknown as PluginRequire,
   };
 }
 
@@ -405,5 +415,5 @@ function readAll(fd: number, size: number): Buffer {
 }
 
 function hash(bytes: Buffer): string {
-  return createHash('sha1').update(bytes).digest('base64');
+  return digest('sha1', bytes, 'base64');
 }
