@@ -122,7 +122,15 @@ function printCase(c) {
   if (bases.length === 1) console.log(`   ratio = median / median of "${label(bases[0])}"`);
   else if (bases.length > 1) console.log(`   ratio = median / median of the contestant named after "vs" (its key)`);
   for (const g of c.goals) console.log(`   ${g.line}`);
-  for (const k of c.checks) console.log(`   ${k.passed ? '[check passed]' : '[CHECK FAILED]'} ${k.name}: ${k.detail}`);
+  // One line per check over all runs: the first failure's detail, or the last run's.
+  const byName = new Map();
+  for (const k of c.checks) byName.set(k.name, [...(byName.get(k.name) ?? []), k]);
+  for (const [name, ks] of byName) {
+    const failed = ks.filter((k) => !k.passed);
+    const shown = failed[0] ?? ks.at(-1);
+    const runsText = ks.length > 1 ? ` (${ks.length - failed.length} of ${ks.length} runs passed)` : '';
+    console.log(`   ${failed.length === 0 ? '[check passed]' : '[CHECK FAILED]'} ${name}${runsText}: ${shown.detail}`);
+  }
   for (const n of c.notes) console.log(`   note: ${n}`);
 }
 
