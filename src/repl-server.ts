@@ -182,7 +182,9 @@ export async function serveRepl(extension: Extension, socketPath: string): Promi
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((done) => server.close(() => done()));
-        for (const socket of sessions) socket.end('\nextpoint: the host stopped serving; session closed\n');
+        for (const socket of sessions) {
+          if (!socket.destroyed) socket.end('\nextpoint: the host stopped serving; session closed\n');
+        }
         const timers = [...sessions].map((socket) => setTimeout(() => socket.destroy(), 1000).unref());
         await closed;
         timers.forEach(clearTimeout);

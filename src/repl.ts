@@ -205,6 +205,8 @@ export async function startReplSession(extension: Extension, options: ReplSessio
     preview: false,
   });
   Object.assign(repl.context, scopeOf(extension));
+  // readline forwards its input's errors (a vanished operator's socket) to the REPL: end only this session.
+  repl.on('error', () => repl.close());
 
   type Callback = (err: Error | null, result?: [string[], string]) => void;
   const completable = repl as unknown as { completer: (line: string, callback: Callback) => void };
