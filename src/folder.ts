@@ -335,7 +335,11 @@ export class PluginFolders {
     if (winner === undefined) {
       if (current !== undefined) {
         this.installed.delete(name);
-        this.host.uninstall(name);
+        try {
+          this.host.uninstall(name);
+        } catch (err) {
+          this.report({ module: name, file: current, message: `a listener of the unload event threw: ${errorText(err)}` });
+        }
       }
       return;
     }
@@ -388,7 +392,15 @@ export class PluginFolders {
       }
       return;
     }
-    if (this.host.install(f.name, decls, 'folder', f.file)) this.installed.set(f.name, f.file);
+    let installed: boolean;
+    try {
+      installed = this.host.install(f.name, decls, 'folder', f.file);
+    } catch (err) {
+      // A listener of `load` or `reload` threw after the registry took the new version.
+      installed = this.host.originOf(f.name) === 'folder';
+      this.report({ module: f.name, file: f.file, message: `a listener of the load events threw: ${errorText(err)}` });
+    }
+    if (installed) this.installed.set(f.name, f.file);
   }
 
   /** A failed load: reported now, or (for a file just written) once it has stayed as it is for a while. */
@@ -398,6 +410,7 @@ export class PluginFolders {
       this.report({ module: f.name, file: f.file, message: message + serving });
     };
     if (!watched) return record();
+    this.cancelError(f.file);
     const stamp = currentStamp(fault);
     this.pendingErrors.set(
       f.file,

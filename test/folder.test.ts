@@ -404,6 +404,26 @@ describe('names', () => {
   });
 });
 
+describe('listeners', () => {
+  it('keeps working when a load listener throws', async () => {
+    const e = await started();
+    e.on('load', (m) => {
+      if (m.module === 'first') throw new Error('listener bug');
+    });
+    const failed = next(e, 'loadError', (x) => x.module === 'first');
+    await writeFile(join(plugins, 'first.cjs'), cjs('first'));
+    expect((await failed).message).toBe('a listener of the load events threw: listener bug');
+    const second = next(e, 'load', (m) => m.module === 'second');
+    await writeFile(join(plugins, 'second.cjs'), cjs('second'));
+    await second;
+    expect(answers(e).sort()).toEqual(['first', 'second']);
+    const unloaded = next(e, 'unload', (m) => m.module === 'first');
+    await unlink(join(plugins, 'first.cjs'));
+    await unloaded;
+    expect(answers(e)).toEqual(['second']);
+  });
+});
+
 describe('helpers', () => {
   it('allows same-named helpers, and reloads the modules that use a changed helper', async () => {
     for (const sub of ['x', 'y']) {
