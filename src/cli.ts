@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createRequire } from 'node:module';
 import { stat } from 'node:fs/promises';
 import { relative, isAbsolute } from 'node:path';
-import { createExtension, type ExtensionOptions } from './index.js';
+import { createExtension } from './index.js';
 import type { Extension } from './extension.js';
 import type { Report } from './report.js';
 import { renderReport, oneLine } from './report-text.js';
@@ -91,7 +91,8 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
 
 Loads every plugin file in the folders the way a host would (their top-level code runs) and prints one
 line per problem: the file, what is wrong and what to do. Checks names, load errors, refused files and
-plugin metadata. Run it in a plugin's CI.
+plugin metadata. A plugin held by a dependency that is not in the folders is a warning only.
+Run it in a plugin's CI.
 
 Options:
 ${PERMISSIONS_HELP}
@@ -206,8 +207,7 @@ async function folders(paths: string[], what: string): Promise<string[]> {
 
 /** An extension on the plugin folders, started; the command's own modules are not scanned. */
 async function openExtension(dirs: string[], checkPermissions: boolean, watch: boolean): Promise<Extension> {
-  const options = { scanLoaded: false, pluginDirs: dirs, watch, checkPermissions };
-  const ext = createExtension(options as ExtensionOptions);
+  const ext = createExtension({ scanLoaded: false, pluginDirs: dirs, watch, checkPermissions });
   await ext.start();
   return ext;
 }
@@ -226,13 +226,14 @@ function printProblems(report: Report, dirs: string[]): number {
     const what = e.export !== undefined ? `export ${e.export}: ` : '';
     lines.push(`${where}: ${what}${oneLine(e.message, 1000)}`);
   }
-  for (const p of report.plugins) {
-    if (p.heldBy !== null) {
-      lines.push(`module ${p.module}: ${p.fn} is held by ${p.heldBy}: add the plugin module it depends on, or drop it from depends`);
-    }
-  }
+  // A plugin held by a dependency outside these folders may be fine in its host: a warning, not a problem.
+  const warnings = report.plugins
+    .filter((p) => p.heldBy !== null)
+    .map((p) => `warning: module ${p.module}: ${p.fn} is held until plugin module ${p.heldBy} is loaded and enabled (not in these folders)`);
+  if (warnings.length > 0) process.stdout.write(warnings.join('\n') + '\n');
   const modules = new Set(report.plugins.map((p) => p.module));
-  const summary = `${modules.size} plugin modules, ${report.plugins.length} plugins, ${report.points.length} points in ${dirs.join(', ')}`;
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const summary = `${count(modules.size, 'plugin module')}, ${count(report.plugins.length, 'plugin')}, ${count(report.points.length, 'point')} in ${dirs.join(', ')}`;
   if (lines.length === 0) {
     process.stdout.write(`ok: ${summary}\n`);
     return EXIT_OK;
