@@ -69,10 +69,10 @@ export class PluginFolders {
   private readonly watching = new Set<number>();
   private readonly pendingErrors = new Map<string, NodeJS.Timeout>();
   private readonly verifyTimers = new Set<NodeJS.Timeout>();
-  /** Problems of folders and links already reported, so that a rescan does not repeat them. */
-  private reported = new Set<string>();
-  private readonly problems = new Map<string, { file: string; message: string }>();
-  private scanning = false;
+  /** Problems of folders and links the last scan found, so that the next one does not repeat them. */
+  private lastProblems = new Set<string>();
+  /** Problems found by the scan in progress, by message; null between scans. */
+  private scanProblems: Map<string, { file: string; message: string }> | null = null;
   private queue: Promise<void> = Promise.resolve();
   private active = false;
 
@@ -144,10 +144,8 @@ export class PluginFolders {
   private async scan(): Promise<void> {
     this.loader.formats.forget();
     this.permissions?.forget();
-    const reported = this.reported;
-    this.reported = new Set();
     const found = new Map<string, Placement>();
-    this.scanning = true;
+    const problems = (this.scanProblems = new Map());
     try {
       for (let i = 0; i < this.given.length; i++) {
         const dir = this.realDir(i);
@@ -155,7 +153,7 @@ export class PluginFolders {
         for (const [file, rel] of await this.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
       }
     } finally {
-      this.scanning = false;
+      this.scanProblems = null;
     }
     const changed: string[] = [];
     for (const file of found.keys()) {
@@ -167,8 +165,8 @@ export class PluginFolders {
       if (this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
     }
     this.process(changed, false, found);
-    for (const key of this.reported) if (!reported.has(key)) this.report(this.problems.get(key)!);
-    this.problems.clear();
+    for (const [message, problem] of problems) if (!this.lastProblems.has(message)) this.report(problem);
+    this.lastProblems = new Set(problems.keys());
     if (this.active && this.options.watch && this.watcher.open) await this.watch();
   }
 
@@ -451,12 +449,8 @@ export class PluginFolders {
    * too) or by a watch event (reported now).
    */
   private scanProblem(error: { file: string; message: string }): void {
-    if (this.scanning) {
-      this.reported.add(error.message);
-      this.problems.set(error.message, error);
-    } else {
-      this.report(error);
-    }
+    if (this.scanProblems !== null) this.scanProblems.set(error.message, error);
+    else this.report(error);
   }
 
   private report(error: { module?: string; file?: string; export?: string; message: string }): void {
