@@ -249,7 +249,13 @@ export class PluginFolders {
    * `found` (from a scan) says which paths are plugin files, saving a status call each.
    */
   private process(paths: string[], watched: boolean, found?: Map<string, Placement>): void {
-    const isPluginFile = found === undefined ? (path: string) => this.isPluginFile(path) : (path: string) => found.has(path);
+    const seen = new Map<string, boolean>();
+    const isPluginFile = (path: string): boolean => {
+      if (found !== undefined) return found.has(path);
+      let is = seen.get(path);
+      if (is === undefined) seen.set(path, (is = this.isPluginFile(path)));
+      return is;
+    };
     const placement = found === undefined ? (path: string) => this.placement(path) : (path: string) => found.get(path) ?? null;
     if (!this.active && watched) return;
     const reached = new Set<string>();

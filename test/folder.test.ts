@@ -471,6 +471,20 @@ describe('helpers', () => {
 });
 
 describe('symbolic links', () => {
+  it('refuses, once, a link leading outside that appears while watching', async () => {
+    const outside = join(base, 'outside.cjs');
+    await writeFile(outside, cjs('outside'));
+    const e = await started();
+    const refused = next(e, 'loadError', (x) => x.message.includes('leads outside'));
+    await symlink(outside, join(plugins, 'late-link.cjs'));
+    await refused;
+    const added = next(e, 'load', (m) => m.module === 'after');
+    await writeFile(join(plugins, 'after.cjs'), cjs('after'));
+    await added;
+    expect(answers(e)).toEqual(['after']);
+    expect(errors(e)).toHaveLength(1);
+  });
+
   it('follows links inside the folder and refuses links leading outside', async () => {
     const outside = join(base, 'outside');
     await mkdir(outside);
