@@ -7,7 +7,7 @@
  * a failure is worth reporting.
  */
 import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { extname, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { Loader } from './loader.js';
 import { PermissionCheck } from './permissions.js';
@@ -266,8 +266,10 @@ export class PluginFolders {
       if (known || reached.has(path) || placement(path) !== null) {
         if (!this.loader.unchanged(path) || known !== isPluginFile(path)) changed.add(path);
       } else {
-        // A removed folder: everything known under it.
-        for (const file of this.files.keys()) if (file.startsWith(path + sep)) changed.add(file);
+        // A package.json may change the format of the .js files below it; a removed folder takes its files.
+        const under = basename(path) === 'package.json' ? dirname(path) + sep : path + sep;
+        if (under !== path + sep) this.loader.formats.forget();
+        for (const file of this.files.keys()) if (file.startsWith(under)) changed.add(file);
       }
     }
     if (changed.size === 0) return;

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { createExtension, type Extension, type ExtensionEvents } from '../src/index.js';
 
@@ -341,6 +342,24 @@ describe('watch', () => {
     expect(answers(e).sort()).toEqual(['scanned', 'watched']);
   });
 
+  it('frees its handles on stop(): a host process that stops exits by itself', async () => {
+    const script = join(base, 'host.mjs');
+    await writeFile(join(plugins, 'p.cjs'), cjs('p'));
+    const dist = join(process.cwd(), 'dist', 'index.js');
+    await writeFile(
+      script,
+      `import { createExtension } from ${JSON.stringify(dist)};
+       const ext = createExtension({ scanLoaded: false, pluginDirs: [${JSON.stringify(plugins)}] });
+       await ext.start();
+       console.log(ext.callPluginsSync('host', 'p').map((r) => r.data).join());
+       await ext.stop();`,
+    );
+    const out = await new Promise<string>((done, fail) =>
+      execFile(process.execPath, [script], { timeout: 20_000 }, (err, stdout) => (err ? fail(err) : done(stdout))),
+    );
+    expect(out.trim()).toBe('p');
+  });
+
   it('rescans on demand when not watching', async () => {
     const file = join(plugins, 'manual.cjs');
     const e = await started({ watch: false });
@@ -456,6 +475,30 @@ describe('helpers', () => {
     await atomicWrite(join(plugins, 'x', 'utils.cjs'), `exports.tag = ;`);
     expect((await failed).message).toMatch(/syntax error in .*x\/utils\.cjs.*required by .*user_x\.cjs.*previous version keeps serving/);
     expect(answers(e).sort()).toEqual(['x2', 'y1']);
+  });
+
+  it('reloads an ES module plugin when the ES module helper it imports changes', async () => {
+    await writeFile(join(plugins, 'words.mjs'), `export const word = 'one';`);
+    await writeFile(join(plugins, 'speaker.mjs'), `import { word } from './words.mjs';\nexport const host_p_Plugin = () => word;`);
+    const e = await started();
+    expect(answers(e)).toEqual(['one']);
+    const reloaded = next(e, 'reload', (m) => m.module === 'speaker');
+    await atomicWrite(join(plugins, 'words.mjs'), `export const word = 'two';`);
+    await reloaded;
+    expect(answers(e)).toEqual(['two']);
+  });
+
+  it('reloads the .js files below a package.json whose "type" changed', async () => {
+    await mkdir(join(plugins, 'pkg'));
+    await writeFile(join(plugins, 'pkg', 'package.json'), JSON.stringify({ type: 'commonjs' }));
+    await writeFile(join(plugins, 'pkg', 'typed.js'), esm('typed'));
+    const e = await started();
+    expect(answers(e)).toEqual([]);
+    expect(errors(e)[0]!.message).toMatch(/syntax error in .*typed\.js/);
+    const loaded = next(e, 'load', (m) => m.module === 'typed');
+    await atomicWrite(join(plugins, 'pkg', 'package.json'), JSON.stringify({ type: 'module' }));
+    await loaded;
+    expect(answers(e)).toEqual(['typed']);
   });
 
   it('loads npm packages from node_modules beside the plugin folder, for CommonJS and ES modules', async () => {
