@@ -4,8 +4,9 @@
  * completion of module and point names inside the quotes of those calls. Used by `extpoint repl` on the
  * local terminal and by `serveRepl` for each operator attached over a socket.
  */
+import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import type { REPLServer } from 'node:repl';
+import type { REPLServer, ReplOptions } from 'node:repl';
 import type { Extension } from './extension.js';
 import { parseExportName } from './naming.js';
 
@@ -124,6 +125,35 @@ export function completeNames(extension: Extension, line: string): [string[], st
   return [all.filter((name) => name.startsWith(partial)).sort(), partial];
 }
 
+/**
+ * Stands in for the domain Node's REPL would create for each session. Creating any domain switches on
+ * async hooks for the whole process, for good, which makes every promise in the host (every async plugin
+ * call) several times slower (see the README). The REPL only binds its eval through it and reports
+ * evaluation errors on it, which this does without hooks; the REPL's own `error` handler prints them.
+ */
+class SessionErrors extends EventEmitter {
+  bind<F>(fn: F): F {
+    return fn;
+  }
+}
+
+/**
+ * Marks a promise that an evaluation returned (`callPlugins('x')` typed without `await`) as handled, so
+ * that its rejection is printed by the REPL instead of becoming the host's unhandled rejection.
+ */
+function guardResults(repl: REPLServer): void {
+  type Finish = (err: Error | null, result?: unknown) => void;
+  const evaluate = repl.eval;
+  (repl as { eval: typeof repl.eval }).eval = function (this: REPLServer, code, context, file, finish: Finish) {
+    evaluate.call(this, code, context, file, (err: Error | null, result?: unknown) => {
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        Promise.resolve(result).catch(() => {});
+      }
+      finish(err, result);
+    });
+  };
+}
+
 /** The session's scope: the extension and its calls, bound to it. */
 function scopeOf(extension: Extension): Record<string, unknown> {
   const scope: Record<string, unknown> = { extension };
@@ -195,7 +225,8 @@ export async function startReplSession(extension: Extension, options: ReplSessio
   const piped = !options.terminal;
   const input = piped ? new PassThrough() : options.input;
   if (options.banner !== undefined) options.output.write(options.banner.endsWith('\n') ? options.banner : options.banner + '\n');
-  const repl = start({
+  const replOptions: ReplOptions & { domain: SessionErrors } = {
+    domain: new SessionErrors(),
     input,
     output: options.output,
     terminal: options.terminal,
@@ -203,8 +234,10 @@ export async function startReplSession(extension: Extension, options: ReplSessio
     prompt: options.prompt ?? 'extpoint> ',
     ignoreUndefined: true,
     preview: false,
-  });
+  };
+  const repl = start(replOptions);
   Object.assign(repl.context, scopeOf(extension));
+  guardResults(repl);
   // readline forwards its input's errors (a vanished operator's socket) to the REPL: end only this session.
   repl.on('error', () => repl.close());
 

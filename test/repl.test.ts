@@ -108,6 +108,30 @@ describe('REPL scope', () => {
     expect(ext.callPluginsSync('shop', 'refund')).toHaveLength(1);
   });
 
+  it('prints a rejected promise left without await instead of making it the host\'s unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const { text } = await runPiped(makeHost(), ['callPlugins("bad name", "x")', 'await Promise.reject(new Error("awaited"))', '"after"']);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // let Node's rejection tracking run
+      expect(text).toMatch(/<rejected> TypeError: extpoint: invalid module name "bad name"/);
+      expect(text).toContain('Uncaught Error: awaited');
+      expect(text).toContain("'after'");
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
+  it('creates no domain, which would slow every promise of the host for good', async () => {
+    const { Domain } = await import('node:domain');
+    const { repl } = await runPiped(makeHost(), ['1']);
+    // The REPL keeps the domain it runs in as _domain (Node internals, read here only to check this).
+    expect((repl as unknown as { _domain: unknown })._domain).not.toBeInstanceOf(Domain);
+    expect(process.domain ?? null).toBeNull();
+  });
+
   it('keeps each session in its own scope', async () => {
     const ext = makeHost();
     await runPiped(ext, ['var secret = 7']);
