@@ -237,6 +237,7 @@ export async function startReplSession(extension: Extension, options: ReplSessio
   };
   const repl = start(replOptions);
   Object.assign(repl.context, scopeOf(extension));
+  repl.on('reset', (context: object) => Object.assign(context, scopeOf(extension))); // after .clear
   guardResults(repl);
   // readline forwards its input's errors (a vanished operator's socket) to the REPL: end only this session.
   repl.on('error', () => repl.close());

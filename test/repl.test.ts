@@ -132,6 +132,12 @@ describe('REPL scope', () => {
     expect(process.domain ?? null).toBeNull();
   });
 
+  it('puts the scope back after .clear', async () => {
+    const { text } = await runPiped(makeHost(), ['var mine = 1', '.clear', 'typeof mine', 'report().plugins.length']);
+    expect(text).toContain("'undefined'");
+    expect(text).toMatch(/extpoint> 4\n/);
+  });
+
   it('keeps each session in its own scope', async () => {
     const ext = makeHost();
     await runPiped(ext, ['var secret = 7']);
