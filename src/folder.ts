@@ -258,6 +258,8 @@ export class PluginFolders {
     };
     const placement = found === undefined ? (path: string) => this.placement(path) : (path: string) => found.get(path) ?? null;
     if (!this.active && watched) return;
+    // Folder modes may have changed since the last look: check them afresh (a few status calls a batch).
+    if (watched) this.permissions?.forget();
     const reached = new Set<string>();
     for (const f of this.files.values()) for (const t of f.touched) reached.add(t);
     const changed = new Set<string>();

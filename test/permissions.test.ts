@@ -112,6 +112,20 @@ describe.runIf(posix)('plugin folders', () => {
     expect(answers(e)).toEqual(['dropped']);
   });
 
+  it('checks folder modes afresh for files that arrive while watching', async () => {
+    await mkdir(join(plugins, 'sub'));
+    await writeFile(join(plugins, 'sub', 'early.cjs'), plugin('early'));
+    ext = createExtension({ scanLoaded: false, pluginDirs: [plugins] });
+    const e = ext;
+    await e.start();
+    expect(answers(e)).toEqual(['early']);
+    await chmod(join(plugins, 'sub'), 0o777);
+    const refused = new Promise<string>((resolve) => e.once('loadError', (x) => resolve(x.message)));
+    await writeFile(join(plugins, 'sub', 'late.cjs'), plugin('late'));
+    expect(await refused).toContain(`plugin folder ${join(plugins, 'sub')} is world-writable (mode 0777)`);
+    expect(answers(e)).toEqual(['early']);
+  });
+
   it('loads everything with checkPermissions: false', async () => {
     await writeFile(join(plugins, 'loose.cjs'), plugin('loose'));
     await chmod(join(plugins, 'loose.cjs'), 0o666);
