@@ -227,6 +227,20 @@ describe('watch', () => {
     expect(messages.filter((m) => m.includes('syntax error'))).toHaveLength(1);
   });
 
+  it('lets a call in flight finish on the old version while later calls see the new one', async () => {
+    const file = join(plugins, 'slow.cjs');
+    await writeFile(file, `exports.host_a_Plugin = () => new Promise((resolve) => { globalThis.__epRelease = () => resolve('old'); });`);
+    const e = await started();
+    const inFlight = e.callPlugins('host', 'a');
+    const reloaded = next(e, 'reload', (m) => m.module === 'slow');
+    await atomicWrite(file, `exports.host_a_Plugin = async () => 'new';`);
+    await reloaded;
+    expect((await e.callPlugins('host', 'a')).map((r) => r.data)).toEqual(['new']);
+    (globalThis as { __epRelease?: () => void }).__epRelease!();
+    expect((await inFlight).map((r) => r.data)).toEqual(['old']);
+    delete (globalThis as { __epRelease?: () => void }).__epRelease;
+  });
+
   it('loads a burst of changes once, ending on the last version', async () => {
     const file = join(plugins, 'burst.cjs');
     await writeFile(file, cjs(0));
