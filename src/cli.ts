@@ -139,8 +139,9 @@ Exit status: 0 when the session ends, 2 usage error.
       const ext = await openExtension(dirs, values['check-permissions'] !== false, true);
       const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
       const { plugins, points, status } = ext.report();
-      const loaded = dirs.length === 0 ? 'no plugin folders' : `${plugins.length} plugins on ${points.length} points from ${dirs.join(', ')}`;
-      const errors = status.loadErrors.length > 0 ? `, ${status.loadErrors.length} load errors (see report())` : '';
+      const loaded =
+        dirs.length === 0 ? 'no plugin folders' : `${count(plugins.length, 'plugin')} on ${count(points.length, 'point')} from ${dirs.join(', ')}`;
+      const errors = status.loadErrors.length > 0 ? `, ${count(status.loadErrors.length, 'load error')} (see report())` : '';
       const repl = await startReplSession(ext, {
         input: process.stdin,
         output: process.stdout,
@@ -189,6 +190,11 @@ function useColor(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && (noColor === undefined || noColor === '');
 }
 
+/** `1 plugin`, `2 plugins`. */
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
 /** Checks that every folder exists and is a directory. */
 async function folders(paths: string[], what: string): Promise<string[]> {
   for (const path of paths) {
@@ -232,7 +238,6 @@ function printProblems(report: Report, dirs: string[]): number {
     .map((p) => `warning: module ${p.module}: ${p.fn} is held until plugin module ${p.heldBy} is loaded and enabled (not in these folders)`);
   if (warnings.length > 0) process.stdout.write(warnings.join('\n') + '\n');
   const modules = new Set(report.plugins.map((p) => p.module));
-  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   const summary = `${count(modules.size, 'plugin module')}, ${count(report.plugins.length, 'plugin')}, ${count(report.points.length, 'point')} in ${dirs.join(', ')}`;
   if (lines.length === 0) {
     process.stdout.write(`ok: ${summary}\n`);

@@ -256,6 +256,12 @@ export async function startReplSession(extension: Extension, options: ReplSessio
     else nodeCompleter.call(repl, line, callback);
   };
 
-  if (piped) feedLineByLine(options.input, repl, input as PassThrough);
+  if (piped) {
+    feedLineByLine(options.input, repl, input as PassThrough);
+    // End the last prompt's line, so that whatever is printed next starts on a line of its own.
+    repl.once('exit', () => {
+      if (options.output.writable && !options.output.destroyed) options.output.write('\n');
+    });
+  }
   return repl;
 }
