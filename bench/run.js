@@ -145,6 +145,12 @@ async function main() {
     .filter((f) => f.endsWith('.js'))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 
+  if (opts.only) {
+    const ids = files.map((f) => f.split('-')[0]);
+    const unknown = opts.only.filter((id) => !ids.includes(id));
+    if (unknown.length > 0) fail(`--only names no case ${unknown.join(', ')}; the cases are ${ids.join(', ')}`);
+  }
+
   const started = Date.now();
   const cpus = os.cpus();
   const result = {
