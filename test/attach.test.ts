@@ -213,6 +213,25 @@ describe('serveRepl in process', () => {
     socket.destroy();
   });
 
+  it('stop() finishes even when an attached client never closes its side', async () => {
+    const ext = createExtension({ scanLoaded: false });
+    const path = socketPath();
+    await ext.serveRepl(path);
+    const stubborn = createConnection({ path, allowHalfOpen: true });
+    stubborn.resume();
+    const ended = new Promise((done) => stubborn.once('end', done)); // and never answers with its own end
+    await new Promise((done) => stubborn.once('connect', done));
+    stubborn.write('{"extpoint":1,"terminal":false,"color":false}\n');
+    await new Promise<void>((done) => {
+      let text = '';
+      stubborn.on('data', (c: Buffer) => ((text += c.toString()), text.includes('extpoint> ') && done()));
+    });
+    await ext.stop();
+    await ended;
+    expect(existsSync(path)).toBe(false);
+    stubborn.destroy();
+  });
+
   it('a closed service can be closed again, and the path served anew', async () => {
     const ext = make();
     const path = socketPath();
