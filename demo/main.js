@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { createExtension } from '../dist/index.js';
+import { extension } from '../dist/index.js';
 import * as pluginDemo from './plugin_demo.js';
 import { pipelineDemo } from './pipeline.js';
 
@@ -16,14 +16,15 @@ const show = (value) => inspect(value, { depth: 4, colors: process.stdout.isTTY 
 // plugins/ holds anat and plugin2, as the origin's code path did; a second, empty folder is where a plugin
 // will be dropped in later. Both are scanned by start() and then watched.
 const dropIn = await mkdtemp(join(tmpdir(), 'extpoint-demo-'));
-const ext = createExtension({ pluginDirs: [here('../plugins'), dropIn], scanLoaded: false });
+// The host calls the process-wide `extension`, as the origin's hosts called its registered process; the
+// ES module host registers itself (CommonJS hosts are found in require.cache by start()).
+const ext = extension;
 ext.registerModule('plugin_demo', pluginDemo);
-await ext.start();
+await ext.start({ pluginDirs: [here('../plugins'), dropIn] });
 
-const point1 = ext.point('plugin_demo', 'point1');
 for (let i = 1; i <= 2; i++) {
-  console.log(`call ${i}: plugin_demo point1({ order: 1 }) ->`);
-  console.log(show(point1.callSync({ order: 1 })));
+  console.log(`call ${i}: plugin_demo.test() ->`);
+  console.log(show(pluginDemo.test()));
 }
 console.log();
 console.log(show(ext.report()));
@@ -35,13 +36,13 @@ const loaded = once(ext, 'load', timeout);
 await copyFile(here('late.cjs'), join(dropIn, 'late.cjs'));
 const [event] = await loaded;
 console.log(`load event: module ${event.module} from ${event.file}`);
-console.log('call 3: plugin_demo point1({ order: 1 }) ->');
-console.log(show(point1.callSync({ order: 1 }).map((r) => `${r.info.module}: ${r.state} ${r.state === 'ok' ? JSON.stringify(r.data) : r.data.message}`)));
+console.log('call 3: plugin_demo.test() ->');
+console.log(show(pluginDemo.test().map((r) => `${r.info.module}: ${r.state} ${r.state === 'ok' ? JSON.stringify(r.data) : r.data.message}`)));
 
 // Deleting the file unloads it.
 const unloaded = once(ext, 'unload', timeout);
 await rm(join(dropIn, 'late.cjs'));
-console.log(`unload event: module ${(await unloaded)[0].module}; point1 now has ${point1.callSync({ order: 1 }).length} plugins`);
+console.log(`unload event: module ${(await unloaded)[0].module}; point1 now has ${pluginDemo.test().length} plugins`);
 await ext.stop('demo done');
 await rm(dropIn, { recursive: true, force: true });
 

@@ -41,6 +41,9 @@ export interface ExtensionOptions {
   checkPermissions?: boolean;
 }
 
+/** What `start()` may be given: plugin folders, for an instance made without them (the default one). */
+export type StartOptions = Pick<ExtensionOptions, 'pluginDirs' | 'watch' | 'checkPermissions'>;
+
 /** What `load`, `reload` and `unload` events carry. */
 export interface ModuleEvent {
   module: string;
@@ -96,7 +99,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
   private stopEsm: (() => void) | null = null;
   private readonly replServices = new Set<ReplService>();
-  private readonly folders: PluginFolders | null;
+  private folders: PluginFolders | null;
 
   /** The registry operations that module loaders use; not part of the public surface. */
   readonly host: ModuleHost;
@@ -125,8 +128,26 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   // -------------------------------------------------------------------------------------------------
   // Life cycle
 
-  /** Starts the framework: counts the start and walks loaded modules. Does nothing when already started. */
-  async start(): Promise<void> {
+  /**
+   * Starts the framework: counts the start, walks loaded modules, scans and watches plugin folders. Does
+   * nothing when already started. `options` give plugin folders to an instance made without them, such
+   * as the default `extension`: `await extension.start({ pluginDirs: ['./plugins'] })`.
+   *
+   * @throws TypeError (as a rejection) for bad options, or folders given to an instance that has some.
+   */
+  async start(options?: StartOptions): Promise<void> {
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') {
+        throw new TypeError(`extpoint: start options must be an object such as { pluginDirs: ['./plugins'] }, not ${describe(options)}`);
+      }
+      if (this.folders !== null) {
+        throw new TypeError(
+          'extpoint: start(options) gives plugin folders, but this instance already has them; ' +
+            'give pluginDirs either to createExtension or to start, once',
+        );
+      }
+      this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
+    }
     if (this.started) return;
     this.started = true;
     this.countStart();

@@ -10,7 +10,7 @@
 import { Extension, type ExtensionOptions } from './extension.js';
 
 export { Extension } from './extension.js';
-export type { ExtensionOptions, ExtensionEvents, ModuleEvent, PointHandle } from './extension.js';
+export type { ExtensionOptions, StartOptions, ExtensionEvents, ModuleEvent, PointHandle } from './extension.js';
 export type { PluginInfo, PluginResult, CallOptions } from './types.js';
 export type { PipeOptions } from './dispatch.js';
 export type { Report, PluginRow, PointRow, ExitReasonRow, ReportStatus } from './report.js';

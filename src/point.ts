@@ -6,6 +6,7 @@
 import { Ring, type ExitRecord, EXITS_KEPT } from './history.js';
 import { extensionName, pluginName } from './naming.js';
 import { installStubs, type Dispatchers } from './dispatch.js';
+import { orderPlugins } from './order.js';
 import type { PluginInfo, PluginResult } from './types.js';
 import type { PluginMeta } from './metadata.js';
 
@@ -93,8 +94,8 @@ export class PointState implements Dispatchers {
   called = false;
   /** Every plugin key that ever plugged in, by `module + '\0' + node`. */
   readonly slots = new Map<string, PluginSlot>();
-  /** Registered plugins in call order (set by the registry). */
-  live: PluginSlot[] = [];
+  /** Registered plugins in call order; null after a change until next needed. */
+  private ordered: PluginSlot[] | null = [];
   /** Per-plugin timing, when switched on (see `profile`). */
   profiling = false;
   /** Call counts of the compiled sync callers, not yet added to their plugins' `ok` (see `Tally`). */
@@ -126,8 +127,22 @@ export class PointState implements Dispatchers {
     return slot;
   }
 
-  /** Drops the compiled dispatchers; the next call of each compiles it anew from the current state. */
+  /**
+   * Registered plugins in call order, computed when first needed after a change: loading many plugins
+   * into one point orders them once, not once per plugin.
+   */
+  get live(): PluginSlot[] {
+    if (this.ordered === null) {
+      const registered: PluginSlot[] = [];
+      for (const slot of this.slots.values()) if (slot.impl !== null) registered.push(slot);
+      this.ordered = orderPlugins(registered);
+    }
+    return this.ordered;
+  }
+
+  /** Drops the call order and the compiled dispatchers; each is built anew from the current state when next needed. */
   invalidate(): void {
+    this.ordered = null;
     this.settleTallies();
     this.tallies.length = 0;
     installStubs(this);

@@ -6,7 +6,6 @@
 import { LRUCache } from 'lru-cache';
 import { PointState, type PluginSlot } from './point.js';
 import { assertCallNames, describe, isModuleName } from './naming.js';
-import { orderPlugins } from './order.js';
 import type { Declarations, ExportProblem } from './declarations.js';
 
 /** Where a module came from: `registerModule`, Node's loaded modules, or a plugin folder. */
@@ -206,17 +205,12 @@ export class Registry {
   }
 
   /**
-   * After a change: recomputes holds (a change may release or hold plugins on other points), reorders
-   * the touched points and drops their dispatchers.
+   * After a change: recomputes holds (a change may release or hold plugins on other points) and drops the
+   * touched points' order and dispatchers, to be rebuilt when next called.
    */
   private settle(touched: Set<PointState>): void {
     this.recomputeHolds(touched);
-    for (const p of touched) {
-      const live: PluginSlot[] = [];
-      for (const slot of p.slots.values()) if (slot.impl !== null) live.push(slot);
-      p.live = orderPlugins(live);
-      p.invalidate();
-    }
+    for (const p of touched) p.invalidate();
   }
 
   /**
