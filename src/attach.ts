@@ -44,7 +44,7 @@ export function attach(path: string, io: AttachStreams): Promise<number> {
       finished = true;
       if (terminal) io.stdin.setRawMode(false);
       io.stdin.unpipe(socket);
-      io.stdin.pause();
+      io.stdin.destroy(); // the rest of piped input is not read, and does not hold the process
       done(status);
     };
 

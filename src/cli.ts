@@ -150,6 +150,7 @@ Exit status: 0 when the session ends, 2 usage error.
         banner: `extpoint repl: ${loaded}${errors}. Try report(). .exit leaves.`,
       });
       await new Promise((done) => repl.once('exit', done));
+      process.stdin.destroy(); // what follows .exit on piped input is not read, and does not hold the process
       await ext.stop('extpoint repl exit');
       return EXIT_OK;
     },

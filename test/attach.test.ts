@@ -273,6 +273,12 @@ describe('extpoint attach, end to end', () => {
     expect(b.out()).not.toContain('\u001b[');
     expect(b.err()).toBe('');
 
+    // .exit ends a session whose input stays open.
+    const e = proc([CLI, 'attach', path]);
+    e.child.stdin!.write('.exit\n');
+    expect(await e.exit).toBe(0);
+    e.child.stdin!.destroy();
+
     // A session killed outright does not take the host down.
     const c = proc([CLI, 'attach', path]);
     await c.waitFor('extpoint> ');

@@ -211,6 +211,15 @@ describe('extpoint repl', () => {
     expect(run.stdout).not.toContain(ANSI);
   });
 
+  it('exits at .exit even while its input stays open', async () => {
+    const child = spawn(process.execPath, [CLI, 'repl'], { stdio: 'pipe' });
+    child.stdout.resume();
+    child.stdin.write('1 + 1\n.exit\n'); // stdin is left open
+    const code = await new Promise((done) => child.once('exit', done));
+    expect(code).toBe(0);
+    child.stdin.destroy();
+  });
+
   it('ends at the end of its input, and works without plugin folders', async () => {
     const run = await extpoint(['repl'], 'report().plugins.length\n');
     expect(run.code).toBe(0);
