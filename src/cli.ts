@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createRequire } from 'node:module';
 import { stat } from 'node:fs/promises';
 import { relative, isAbsolute } from 'node:path';
-import { createExtension } from './index.js';
+import { createExtension, extension } from './index.js';
 import type { Extension } from './extension.js';
 import type { Report } from './report.js';
 import { renderReport, oneLine } from './report-text.js';
@@ -75,7 +75,7 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
         throw new UsageError(`unexpected argument "${positionals[0]}"; give folders with --plugins DIR`);
       }
       const dirs = await folders((values.plugins as string[] | undefined) ?? [], '--plugins');
-      const ext = await openExtension(dirs, values['check-permissions'] !== false, false);
+      const ext = await openExtension(dirs, values['check-permissions'] !== false);
       try {
         const report = ext.report();
         process.stdout.write(values.json === true ? reportJson(report) + '\n' : renderReport(report, { color: useColor(process.stdout) }) + '\n');
@@ -104,7 +104,7 @@ Exit status: 0 no problem, 1 at least one problem, 2 usage error.
     async run(values, positionals) {
       if (positionals.length === 0) throw new UsageError('missing DIR: name at least one plugin folder to check');
       const dirs = await folders(positionals, 'DIR');
-      const ext = await openExtension(dirs, values['check-permissions'] !== false, false);
+      const ext = await openExtension(dirs, values['check-permissions'] !== false);
       try {
         return printProblems(ext.report(), dirs);
       } finally {
@@ -116,8 +116,9 @@ Exit status: 0 no problem, 1 at least one problem, 2 usage error.
   repl: {
     usage: `Usage: extpoint repl [--plugins DIR ...]
 
-Starts a REPL (top-level await works) on an extension that loads and watches the plugin folders. In
-scope: extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}.
+Starts a REPL (top-level await works) on the process-wide \`extension\` of extpoint, which loads and
+watches the plugin folders; a host module you import in the session uses that same instance. In scope:
+${wrap(`extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}.`, 104)}
 Tab completes module and point names inside the quotes of those calls. .exit or Ctrl+D leaves.
 
 Options:
@@ -136,7 +137,9 @@ Exit status: 0 when the session ends, 2 usage error.
         throw new UsageError(`unexpected argument "${positionals[0]}"; give folders with --plugins DIR`);
       }
       const dirs = await folders((values.plugins as string[] | undefined) ?? [], '--plugins');
-      const ext = await openExtension(dirs, values['check-permissions'] !== false, true);
+      // The process-wide default instance, so that a host module imported in the session shares it.
+      const ext = extension;
+      await ext.start(dirs.length === 0 ? undefined : { pluginDirs: dirs, watch: true, checkPermissions: values['check-permissions'] !== false });
       const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
       const { plugins, points, status } = ext.report();
       const loaded =
@@ -182,6 +185,19 @@ Exit status: 0 when the session ends, 1 when the socket cannot be reached, 2 usa
   },
 };
 
+/** Breaks `text` into lines of at most `width` characters, at spaces. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line].join('\n');
+}
+
 /** A mistake in the command line: printed with the usage, exit status 2. */
 class UsageError extends Error {}
 
@@ -212,9 +228,9 @@ async function folders(paths: string[], what: string): Promise<string[]> {
   return paths;
 }
 
-/** An extension on the plugin folders, started; the command's own modules are not scanned. */
-async function openExtension(dirs: string[], checkPermissions: boolean, watch: boolean): Promise<Extension> {
-  const ext = createExtension({ scanLoaded: false, pluginDirs: dirs, watch, checkPermissions });
+/** An extension of its own on the plugin folders, not watched, started; loaded modules are not scanned. */
+async function openExtension(dirs: string[], checkPermissions: boolean): Promise<Extension> {
+  const ext = createExtension({ scanLoaded: false, pluginDirs: dirs, watch: false, checkPermissions });
   await ext.start();
   return ext;
 }

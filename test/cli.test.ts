@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const CLI = resolve('dist/cli.js');
 const ANSI = '\u001b[';
@@ -209,6 +210,24 @@ describe('extpoint repl', () => {
     expect(run.stdout).toMatch(/audit shop_checkout_Plugin #1 at \S+: Error: audit limit exceeded/);
     expect(run.stdout).not.toContain('not reached');
     expect(run.stdout).not.toContain(ANSI);
+  });
+
+  it('is the process-wide extension: a host module imported in the session calls the folder plugins', async () => {
+    const hostFile = join(root, 'shop-host.mjs');
+    await writeFile(
+      hostFile,
+      `import { extension } from ${JSON.stringify(pathToFileURL(resolve('dist/index.js')).href)};
+export function shop_checkout_Extension(order) { return extension.callPluginsSync('shop', 'checkout', order); }`,
+    );
+    const run = await extpoint(
+      ['repl', '--plugins', good],
+      [
+        `const host = await import(${JSON.stringify(pathToFileURL(hostFile).href)})`,
+        'host.shop_checkout_Extension({ total: 9 }).map((r) => `${r.info.module}=${JSON.stringify(r.data)}`).join(" ")',
+      ].join('\n') + '\n',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`'audit="audited" shop={"charged":9}'`);
   });
 
   it('exits at .exit even while its input stays open', async () => {
