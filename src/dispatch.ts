@@ -251,6 +251,11 @@ function awaitPlugin(
   });
 }
 
+/** A native promise, whose `then` calls exactly one of its callbacks once; any other thenable is adopted first. */
+function isNativePromise(value: PromiseLike<unknown>): value is Promise<unknown> {
+  return Object.getPrototypeOf(value) === Promise.prototype;
+}
+
 function compileCall(p: PointState): AsyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResultsAsync;
@@ -258,7 +263,12 @@ function compileCall(p: PointState): AsyncCaller {
   const n = slots.length;
   const profiling = p.profiling;
 
-  async function finishSeries(
+  /**
+   * The rest of a call from plugin `from`, whose thenable is `pending`: continues in callbacks, not in an
+   * async function, so each async plugin costs one promise reaction; plugins that return plain values are
+   * handled in the same turn, as in the sync caller.
+   */
+  function finish(
     args: unknown,
     out: PluginResult[],
     from: number,
@@ -266,27 +276,47 @@ function compileCall(p: PointState): AsyncCaller {
     startedAt: number,
     timeoutMs: number | undefined,
   ): Promise<PluginResult[]> {
-    out[from] = await settle(slots[from]!, pending, timeoutMs, startedAt);
-    if (profiling) slots[from]!.timed(performance.now() - startedAt);
-    for (let i = from + 1; i < n; i++) {
-      const s = slots[i]!;
-      const t0 = performance.now();
-      let d: unknown;
-      try {
-        d = fns[i]!.call(undefined, args);
-      } catch (e) {
-        out[i] = s.fail(e);
-        if (profiling) s.timed(performance.now() - t0);
-        continue;
-      }
-      if (isThenable(d)) out[i] = await settle(s, d, timeoutMs, t0);
-      else {
+    return new Promise<PluginResult[]>((resolve) => {
+      const clocked = profiling || timeoutMs !== undefined;
+      let i = from;
+      let t0 = startedAt;
+      const onValue = (value: unknown) => {
+        const s = slots[i]!;
         s.ok++;
-        out[i] = { state: 'ok', info: s.info, data: d };
-      }
-      if (profiling) s.timed(performance.now() - t0);
-    }
-    return out;
+        out[i] = { state: 'ok', info: s.info, data: value };
+        next();
+      };
+      const onReason = (reason: unknown) => {
+        out[i] = slots[i]!.fail(reason);
+        next();
+      };
+      const wait = (d: PromiseLike<unknown>) => {
+        if (timeoutMs !== undefined) awaitPlugin(slots[i]!, d, timeoutMs, t0).then(onValue, onReason);
+        else if (isNativePromise(d)) d.then(onValue, onReason);
+        else Promise.resolve(d).then(onValue, onReason);
+      };
+      const next = () => {
+        if (profiling) slots[i]!.timed(performance.now() - t0);
+        while (++i < n) {
+          const s = slots[i]!;
+          t0 = clocked ? performance.now() : 0;
+          let d: unknown;
+          try {
+            d = fns[i]!.call(undefined, args);
+          } catch (e) {
+            out[i] = s.fail(e);
+            if (profiling) s.timed(performance.now() - t0);
+            continue;
+          }
+          if (isThenable(d)) return wait(d);
+          s.ok++;
+          out[i] = { state: 'ok', info: s.info, data: d };
+          if (profiling) s.timed(performance.now() - t0);
+        }
+        resolve(out);
+      };
+      wait(pending);
+    });
   }
 
   function parallel(args: unknown, timeoutMs: number | undefined): Promise<PluginResult[]> {
@@ -311,6 +341,8 @@ function compileCall(p: PointState): AsyncCaller {
     return Promise.all(out);
   }
 
+  if (!profiling && n <= GENERATED_MAX) return generateCall(slots, fns, finish, parallel);
+
   return (args, opts) => {
     let timeoutMs: number | undefined;
     if (opts !== undefined) {
@@ -330,13 +362,52 @@ function compileCall(p: PointState): AsyncCaller {
         if (profiling) s.timed(performance.now() - t0);
         continue;
       }
-      if (isThenable(d)) return finishSeries(args, out, i, d, t0, timeoutMs);
+      if (isThenable(d)) return finish(args, out, i, d, t0, timeoutMs);
       s.ok++;
       out[i] = { state: 'ok', info: s.info, data: d };
       if (profiling) s.timed(performance.now() - t0);
     }
     return Promise.resolve(out);
   };
+}
+
+/**
+ * The start of an async call as straight-line code: plugins that return plain values are handled as in
+ * the sync caller; the first thenable hands the rest of the call to `finish`.
+ */
+function generateCall(
+  slots: PluginSlot[],
+  fns: PluginFn[],
+  finish: (...a: [unknown, PluginResult[], number, PromiseLike<unknown>, number, number | undefined]) => Promise<PluginResult[]>,
+  parallel: (args: unknown, timeoutMs: number | undefined) => Promise<PluginResult[]>,
+): AsyncCaller {
+  const n = slots.length;
+  const bind: string[] = [];
+  const body: string[] = [
+    'let timeoutMs;',
+    'if (opts !== undefined) { check(opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
+    `const out = new Array(${n});`,
+    'let t0 = 0;',
+  ];
+  const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
+  for (let i = 0; i < n; i++) {
+    bind.push(`f${i} = F[${i}], s${i} = S[${i}], i${i} = s${i}.info`);
+    body.push(
+      `if (timeoutMs !== undefined) t0 = performance.now();`,
+      `try { const d = f${i}(args); if (${thenable}) return finish(args, out, ${i}, d, t0, timeoutMs); ` +
+        `s${i}.ok++; out[${i}] = { state: 'ok', info: i${i}, data: d }; } catch (e) { out[${i}] = s${i}.fail(e); }`,
+    );
+  }
+  body.push('return Promise.resolve(out);');
+  const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
+  const factory = new Function('F', 'S', 'finish', 'parallel', 'check', source) as (
+    f: PluginFn[],
+    s: PluginSlot[],
+    fin: typeof finish,
+    par: typeof parallel,
+    check: typeof checkCallOptions,
+  ) => AsyncCaller;
+  return factory(fns, slots, finish, parallel, checkCallOptions);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ describe('callPluginsSync', () => {
     expect(() => ext.callPluginsSync(42 as unknown as string, 'p')).toThrow(TypeError);
   });
 
-  it(`uses a loop beyond ${GENERATED_MAX} plugins with the same results and counters`, () => {
+  it(`uses a loop beyond ${GENERATED_MAX} plugins with the same results and counters`, async () => {
     const ext = make();
     const n = GENERATED_MAX + 8;
     const names = Array.from({ length: n }, (_, i) => `m${String(i).padStart(3, '0')}`);
@@ -122,8 +122,10 @@ describe('callPluginsSync', () => {
     expect(results.map((r) => r.info.module)).toEqual(names);
     expect(results[3]!.state).toBe('EXIT');
     expect(results[4]).toMatchObject({ state: 'ok', data: 104 });
-    const report = ext.report();
-    expect(report.points[0]).toMatchObject({ ok: n - 1, exit: 1 });
+    expect(ext.report().points[0]).toMatchObject({ ok: n - 1, exit: 1 });
+    const asyncResults = await ext.callPlugins('h', 'p', 100);
+    expect(asyncResults.map((r) => r.state)).toEqual(results.map((r) => r.state));
+    expect(ext.report().points[0]).toMatchObject({ ok: 2 * (n - 1), exit: 2 });
   });
 });
 
