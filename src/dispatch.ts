@@ -264,15 +264,15 @@ function compileCall(p: PointState): AsyncCaller {
   const profiling = p.profiling;
 
   /**
-   * The rest of a call from plugin `from`, whose thenable is `pending`: continues in callbacks, not in an
-   * async function, so each async plugin costs one promise reaction; plugins that return plain values are
-   * handled in the same turn, as in the sync caller.
+   * A call from plugin `from + 1` on, after plugin `from` returned the thenable `pending` (or from the
+   * start, with `from` -1 and no `pending`). It continues in callbacks, not in an async function, so each
+   * async plugin costs one promise reaction; plugins that return plain values run in the same turn.
    */
   function finish(
     args: unknown,
     out: PluginResult[],
     from: number,
-    pending: PromiseLike<unknown>,
+    pending: PromiseLike<unknown> | null,
     startedAt: number,
     timeoutMs: number | undefined,
   ): Promise<PluginResult[]> {
@@ -284,10 +284,13 @@ function compileCall(p: PointState): AsyncCaller {
         const s = slots[i]!;
         s.ok++;
         out[i] = { state: 'ok', info: s.info, data: value };
+        if (profiling) s.timed(performance.now() - t0);
         next();
       };
       const onReason = (reason: unknown) => {
-        out[i] = slots[i]!.fail(reason);
+        const s = slots[i]!;
+        out[i] = s.fail(reason);
+        if (profiling) s.timed(performance.now() - t0);
         next();
       };
       const wait = (d: PromiseLike<unknown>) => {
@@ -296,7 +299,6 @@ function compileCall(p: PointState): AsyncCaller {
         else Promise.resolve(d).then(onValue, onReason);
       };
       const next = () => {
-        if (profiling) slots[i]!.timed(performance.now() - t0);
         while (++i < n) {
           const s = slots[i]!;
           t0 = clocked ? performance.now() : 0;
@@ -315,7 +317,8 @@ function compileCall(p: PointState): AsyncCaller {
         }
         resolve(out);
       };
-      wait(pending);
+      if (pending === null) next();
+      else wait(pending);
     });
   }
 
@@ -342,7 +345,7 @@ function compileCall(p: PointState): AsyncCaller {
   }
 
   if (!profiling && n <= GENERATED_MAX) return generateCall(slots, fns, finish, parallel);
-
+  // Profiled and large points: the same continuation from the first plugin on.
   return (args, opts) => {
     let timeoutMs: number | undefined;
     if (opts !== undefined) {
@@ -350,24 +353,7 @@ function compileCall(p: PointState): AsyncCaller {
       timeoutMs = opts.timeoutMs;
       if (opts.parallel === true) return parallel(args, timeoutMs);
     }
-    const out = new Array<PluginResult>(n);
-    for (let i = 0; i < n; i++) {
-      const s = slots[i]!;
-      const t0 = profiling || timeoutMs !== undefined ? performance.now() : 0;
-      let d: unknown;
-      try {
-        d = fns[i]!.call(undefined, args);
-      } catch (e) {
-        out[i] = s.fail(e);
-        if (profiling) s.timed(performance.now() - t0);
-        continue;
-      }
-      if (isThenable(d)) return finish(args, out, i, d, t0, timeoutMs);
-      s.ok++;
-      out[i] = { state: 'ok', info: s.info, data: d };
-      if (profiling) s.timed(performance.now() - t0);
-    }
-    return Promise.resolve(out);
+    return finish(args, new Array<PluginResult>(n), -1, null, 0, timeoutMs);
   };
 }
 
@@ -378,7 +364,7 @@ function compileCall(p: PointState): AsyncCaller {
 function generateCall(
   slots: PluginSlot[],
   fns: PluginFn[],
-  finish: (...a: [unknown, PluginResult[], number, PromiseLike<unknown>, number, number | undefined]) => Promise<PluginResult[]>,
+  finish: (...a: [unknown, PluginResult[], number, PromiseLike<unknown> | null, number, number | undefined]) => Promise<PluginResult[]>,
   parallel: (args: unknown, timeoutMs: number | undefined) => Promise<PluginResult[]>,
 ): AsyncCaller {
   const n = slots.length;

@@ -9,13 +9,7 @@ import type { PluginProfile, PointState } from './point.js';
 import { renderReport } from './report-text.js';
 
 /** One plugin key: `fn` its export name, `module` its own module. */
-export interface PluginRow {
-  fn: string;
-  module: string;
-  node: string;
-  enabled: boolean;
-  ok: number;
-  exit: number;
+export interface PluginRow extends PointRow {
   /** The dependency that holds it back, or null when it may run. */
   heldBy: string | null;
   /** Call timings, present while its point is profiled or once it was. */
