@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // CI asks for a JSON report too, to print a plain "N passed, N failed" line.
+    reporters: process.env.EXTPOINT_TEST_JSON ? ['default', ['json', { outputFile: process.env.EXTPOINT_TEST_JSON }]] : ['default'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
