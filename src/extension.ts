@@ -101,8 +101,8 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
 
-  /** The registry operations that module loaders use; not part of the public surface. */
-  readonly host: ModuleHost;
+  /** The registry operations that module loaders (the plugin folders) use. */
+  private readonly host: ModuleHost;
 
   constructor(options: ExtensionOptions = {}) {
     super();
