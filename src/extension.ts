@@ -285,7 +285,8 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       if (this.adopt(name, exports, 'loaded', file) === 'installed') seen.add(name);
     };
 
-    for (const { name, file, module } of loadedCommonJs()) {
+    const commonJs = loadedCommonJs();
+    for (const { name, file, module } of commonJs) {
       if (module.loaded) take(name, file, module.exports);
       else setImmediate(() => module.loaded && this.started && take(name, file, module.exports));
     }
@@ -310,8 +311,12 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.stopEsm = recorder.subscribe((url) => void importLoaded(url));
     }
 
+    // Modules that left since the last walk go; those still loaded (an ES module still evaluating) stay.
+    const commonJsFiles = new Set(commonJs.map((m) => m.file));
+    const stillLoaded = (file: string | undefined) =>
+      file !== undefined && (commonJsFiles.has(file) || recorder.urls.has(pathToFileURL(file).href));
     for (const record of [...this.registry.modules.values()]) {
-      if (record.origin === 'loaded' && !seen.has(record.name) && !this.isStillLoaded(record.file)) {
+      if (record.origin === 'loaded' && !seen.has(record.name) && !stillLoaded(record.file)) {
         this.uninstall(record.name);
       }
     }
@@ -323,13 +328,6 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     } catch {
       return true;
     }
-  }
-
-  private isStillLoaded(file: string | undefined): boolean {
-    if (file === undefined) return false;
-    return (
-      loadedCommonJs().some((m) => m.file === file) || esmRecorder().urls.has(pathToFileURL(file).href)
-    );
   }
 
   // -------------------------------------------------------------------------------------------------

@@ -23,15 +23,6 @@ export class Ring<T> {
   toArray(): T[] {
     return this.items.slice(this.next).concat(this.items.slice(0, this.next));
   }
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  last(): T | undefined {
-    if (this.items.length === 0) return undefined;
-    return this.items[(this.next + this.items.length - 1) % this.items.length];
-  }
 }
 
 /** How many exit reasons each plugin keeps. */

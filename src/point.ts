@@ -158,11 +158,6 @@ export class PointState implements Dispatchers {
     }
   }
 
-  /** True when the registry has nothing to keep about this point beyond a call having been made. */
-  get isBare(): boolean {
-    return this.declaredBy === null && this.enabled && this.slots.size === 0 && !this.profiling;
-  }
-
   /** Sums over every plugin key of this point, so a point's counts are derived, never kept twice. */
   totals(): { ok: number; exit: number } {
     this.settleTallies();
