@@ -280,3 +280,46 @@ describe('profile', () => {
     expect(ext.report().plugins[0]!.profile!.count).toBe(4);
   });
 });
+
+describe('hostile return values', () => {
+  const hostile = () => ({
+    get then(): never {
+      throw new Error('then getter exploded');
+    },
+  });
+
+  it('fail only the plugin that returned them, in every kind of call', async () => {
+    const ext = make();
+    ext.registerModule('a', { h_p_Plugin: hostile });
+    ext.registerModule('b', { h_p_Plugin: (x: unknown) => x });
+    expect(ext.callPluginsSync('h', 'p', 1).map((r) => r.state)).toEqual(['EXIT', 'ok']);
+    expect((await ext.callPlugins('h', 'p', 1)).map((r) => r.state)).toEqual(['EXIT', 'ok']);
+    ext.notify('h', 'p', 1);
+    expect(await ext.pipe('h', 'p', 'input')).toBe('input');
+    const a = ext.report().plugins.find((p) => p.module === 'a')!;
+    expect([a.ok, a.exit]).toEqual([0, 4]);
+    expect(ext.report().status.exitReasons.every((e) => (e.reason as Error).message === 'then getter exploded')).toBe(true);
+  });
+
+  it('fail a pipe step after an async one too, which returns the input', async () => {
+    const ext = make();
+    ext.registerModule('a', { h_p_Plugin: async (x: number) => x + 1 });
+    ext.registerModule('b', { h_p_Plugin: hostile });
+    expect(await ext.pipe('h', 'p', 1)).toBe(1);
+    expect(ext.report().plugins.map((p) => [p.module, p.ok, p.exit])).toEqual([['a', 1, 0], ['b', 0, 1]]);
+  });
+});
+
+describe('long chains', () => {
+  it('pipes through more plugins than generated code covers, halting and failing the same way', async () => {
+    const ext = make();
+    for (let i = 0; i < 40; i++) {
+      ext.registerModule(`m${String(i).padStart(2, '0')}`, { h_p_Plugin: (x: number) => (i === 39 ? halt(x * 100) : x + 1) });
+    }
+    expect(await ext.pipe('h', 'p', 0)).toBe(3900);
+    ext.registerModule('m20', { h_p_Plugin: () => { throw new Error('middle'); } });
+    expect(await ext.pipe('h', 'p', 0)).toBe(0);
+    ext.registerModule('m20', { h_p_Plugin: async (x: number) => x + 1 });
+    expect(await ext.pipe('h', 'p', 0)).toBe(3900);
+  });
+});
