@@ -251,10 +251,8 @@ function awaitPlugin(
   });
 }
 
-/** A native promise, whose `then` calls exactly one of its callbacks once; any other thenable is adopted first. */
-function isNativePromise(value: PromiseLike<unknown>): value is Promise<unknown> {
-  return Object.getPrototypeOf(value) === Promise.prototype;
-}
+/** The `then` of native promises (and of subclasses that keep it). */
+const nativeThen = Promise.prototype.then;
 
 function compileCall(p: PointState): AsyncCaller {
   const slots = runnable(p);
@@ -293,9 +291,11 @@ function compileCall(p: PointState): AsyncCaller {
         if (profiling) s.timed(performance.now() - t0);
         next();
       };
+      // A native promise calls back once, later; any other thenable is adopted by one first, so that one
+      // that calls back twice, both ways, at once, or throws, still counts once.
       const wait = (d: PromiseLike<unknown>) => {
         if (timeoutMs !== undefined) awaitPlugin(slots[i]!, d, timeoutMs, t0).then(onValue, onReason);
-        else if (isNativePromise(d)) d.then(onValue, onReason);
+        else if (d.then === nativeThen) d.then(onValue, onReason);
         else Promise.resolve(d).then(onValue, onReason);
       };
       const next = () => {

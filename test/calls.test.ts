@@ -248,6 +248,28 @@ describe('callPlugins', () => {
     await expect(ext.callPlugins('h', 'p', 1, null as never)).rejects.toThrow(/options must be an object/);
   });
 
+  it('counts a thenable that misbehaves once: calling back twice, both ways, synchronously, or throwing', async () => {
+    type Cb = (v: unknown) => void;
+    const ext = make();
+    ext.registerModule('a', { h_p_Plugin: async () => 'first' });
+    ext.registerModule('b', { h_p_Plugin: () => ({ then: (ok: Cb, fail: Cb) => { ok('b1'); ok('b2'); fail('b3'); } }) });
+    ext.registerModule('c', { h_p_Plugin: () => ({ then: (_ok: Cb, fail: Cb) => { fail('c failed'); } }) });
+    ext.registerModule('d', { h_p_Plugin: () => ({ then: () => { throw new Error('then threw'); } }) });
+    ext.registerModule('e', { h_p_Plugin: () => ({ then: (ok: Cb) => setTimeout(() => { ok('e1'); ok('e2'); }, 1) }) });
+    ext.registerModule('f', { h_p_Plugin: () => 'last' });
+    const results = await ext.callPlugins('h', 'p');
+    expect(results.map((r) => [r.info.module, r.state, r.data instanceof Error ? r.data.message : r.data])).toEqual([
+      ['a', 'ok', 'first'],
+      ['b', 'ok', 'b1'],
+      ['c', 'EXIT', 'c failed'],
+      ['d', 'EXIT', 'then threw'],
+      ['e', 'ok', 'e1'],
+      ['f', 'ok', 'last'],
+    ]);
+    await sleep(10);
+    expect(ext.report().plugins.map((p) => p.ok + p.exit)).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
   it('lets a call in flight finish on the version it started with', async () => {
     const ext = make();
     let release: () => void = () => {};
