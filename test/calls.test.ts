@@ -158,16 +158,19 @@ describe('notify', () => {
   });
 });
 
+/** An async plugin that logs its start and end and takes `ms`. */
+const loggedPlugin = (log: string[]) => (name: string, ms: number) => async () => {
+  log.push(`start ${name}`);
+  await sleep(ms);
+  log.push(`end ${name}`);
+  return name;
+};
+
 describe('callPlugins', () => {
   it('awaits async plugins one after another, results in plugin order', async () => {
     const ext = make();
     const log: string[] = [];
-    const plugin = (name: string, ms: number) => async () => {
-      log.push(`start ${name}`);
-      await sleep(ms);
-      log.push(`end ${name}`);
-      return name;
-    };
+    const plugin = loggedPlugin(log);
     ext.registerModule('a', { h_p_Plugin: plugin('a', 20) });
     ext.registerModule('b', { h_p_Plugin: plugin('b', 1) });
     ext.registerModule('c', { h_p_Plugin: () => 'c-sync' });
@@ -179,12 +182,7 @@ describe('callPlugins', () => {
   it('starts every plugin at once with parallel, results still in plugin order', async () => {
     const ext = make();
     const log: string[] = [];
-    const plugin = (name: string, ms: number) => async () => {
-      log.push(`start ${name}`);
-      await sleep(ms);
-      log.push(`end ${name}`);
-      return name;
-    };
+    const plugin = loggedPlugin(log);
     ext.registerModule('a', { h_p_Plugin: plugin('a', 30) });
     ext.registerModule('b', { h_p_Plugin: plugin('b', 1) });
     const results = await ext.callPlugins('h', 'p', undefined, { parallel: true });
