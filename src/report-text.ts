@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 import type { Report, PluginRow, PointRow } from './report.js';
-import { parseExportName, EXTENSION_SUFFIX } from './naming.js';
+import { parseExportName, extensionName } from './naming.js';
 
 export interface RenderOptions {
   /** ANSI colour: the caller decides (a TTY without NO_COLOR). */
@@ -42,7 +42,7 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
 /** The point a plugin row serves, as its `_Extension` name; null when the name does not parse. */
 function servedPoint(pluginFn: string): string | null {
   const parsed = parseExportName(pluginFn);
-  return parsed?.ok === true ? `${parsed.name.module}_${parsed.name.point}${EXTENSION_SUFFIX}` : null;
+  return parsed?.ok === true ? extensionName(parsed.name.module, parsed.name.point) : null;
 }
 
 function profileText(p: PluginRow): string {
