@@ -4,18 +4,18 @@
  */
 import { EventEmitter } from 'node:events';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { Registry, type ModuleOrigin } from './registry.js';
-import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './history.js';
-import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './declarations.js';
-import { describe, isModuleName } from './naming.js';
-import { buildReport, type Report } from './report.js';
-import { loadedCommonJs, moduleNameOf, isForeign } from './scanner.js';
-import { esmRecorder } from './esm-recorder.js';
-import { checkHealth, type HealthOptions, type HealthReport } from './health.js';
-import type { PipeOptions } from './dispatch.js';
-import type { CallOptions, PluginResult } from './types.js';
-import { serveRepl, type ReplService } from './repl-server.js';
-import { PluginFolders } from './folder.js';
+import { Registry, type ModuleOrigin } from './registry/registry.js';
+import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './core/history.js';
+import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
+import { describe, isModuleName } from './core/naming.js';
+import { buildReport, type Report } from './operator/report.js';
+import { loadedCommonJs, moduleNameOf, isForeign } from './modules/scanner.js';
+import { esmRecorder } from './modules/esm-recorder.js';
+import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
+import type { PipeOptions } from './calls/dispatch.js';
+import type { CallOptions, PluginResult } from './core/types.js';
+import { serveRepl, type ReplService } from './operator/repl-server.js';
+import { PluginFolders } from './modules/folder.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {

@@ -3,10 +3,10 @@
  * async. A check runs the probes of the plugin modules serving the chosen points concurrently, each with a
  * timeout, and reports per module and per point. It reports only; it never stops calls.
  */
-import type { Registry } from './registry.js';
+import type { Registry } from '../registry/registry.js';
 import type { PointState } from './point.js';
-import { assertCallNames, describe } from './naming.js';
-import { errorText } from './declarations.js';
+import { assertCallNames, describe } from '../core/naming.js';
+import { errorText } from '../core/declarations.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'error';
 

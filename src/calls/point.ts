@@ -3,12 +3,12 @@
  * counters live here, keyed as in the origin ((fn, module, node) for a plugin, (fn, module, node) for a
  * point), so they outlive a plugin's removal and resume if it comes back.
  */
-import { Ring, type ExitRecord, EXITS_KEPT } from './history.js';
-import { extensionName, pluginName } from './naming.js';
+import { Ring, type ExitRecord, EXITS_KEPT } from '../core/history.js';
+import { extensionName, pluginName } from '../core/naming.js';
 import { installStubs, type Dispatchers } from './dispatch.js';
 import { orderPlugins } from './order.js';
-import type { PluginInfo, PluginResult } from './types.js';
-import type { PluginMeta } from './metadata.js';
+import type { PluginInfo, PluginResult } from '../core/types.js';
+import type { PluginMeta } from '../core/metadata.js';
 
 /** Per-plugin timing of a profiled point, in milliseconds. */
 export interface PluginProfile {

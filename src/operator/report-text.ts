@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 import type { Report, PluginRow, PointRow } from './report.js';
-import { parseExportName, extensionName } from './naming.js';
+import { parseExportName, extensionName } from '../core/naming.js';
 
 export interface RenderOptions {
   /** ANSI colour: the caller decides (a TTY without NO_COLOR). */

@@ -10,8 +10,8 @@
  * plugin (one call site per plugin, which V8 can inline); larger points and profiled ones use a loop.
  */
 import type { PointState, PluginSlot, PluginFn, Tally } from './point.js';
-import type { CallOptions, PluginResult } from './types.js';
-import { HALT } from './halt.js';
+import type { CallOptions, PluginResult } from '../core/types.js';
+import { HALT } from '../core/halt.js';
 
 /** Options of `pipe`. */
 export interface PipeOptions {

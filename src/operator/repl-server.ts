@@ -10,7 +10,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstat, unlink } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import type { Extension } from './extension.js';
+import type { Extension } from '../extension.js';
 import { startReplSession } from './repl.js';
 
 /** A running attach socket. */

@@ -22,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { transformSync } from 'esbuild';
 import { FormatOracle, isModuleSyntaxError } from './module-format.js';
 import type { PermissionCheck } from './permissions.js';
-import { errorText } from './declarations.js';
+import { errorText } from '../core/declarations.js';
 
 /** The names a plugin file sees, as in Node's CommonJS wrapper, plus `import.meta` for converted ES modules. */
 const WRAPPER = ['exports', 'require', 'module', '__filename', '__dirname'];

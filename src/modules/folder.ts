@@ -12,10 +12,10 @@ import fg from 'fast-glob';
 import { Loader } from './loader.js';
 import { PermissionCheck } from './permissions.js';
 import { FolderWatch, currentStamp } from './watcher.js';
-import { declaresAnything, errorText, type Declarations } from './declarations.js';
+import { declaresAnything, errorText, type Declarations } from '../core/declarations.js';
 import { moduleNameOf } from './scanner.js';
-import type { ModuleOrigin } from './registry.js';
-import type { ModuleHost } from './extension.js';
+import type { ModuleOrigin } from '../registry/registry.js';
+import type { ModuleHost } from '../extension.js';
 
 /** The file extensions a plugin folder's modules may have. */
 const PLUGIN_EXTENSIONS = new Set(['.js', '.cjs', '.mjs']);

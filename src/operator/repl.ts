@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { REPLServer, ReplOptions } from 'node:repl';
-import type { Extension } from './extension.js';
-import { parseExportName } from './naming.js';
+import type { Extension } from '../extension.js';
+import { parseExportName } from '../core/naming.js';
 
 /** What a REPL session needs. */
 export interface ReplSessionOptions {

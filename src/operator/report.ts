@@ -3,9 +3,9 @@
  * rendering as text tables for people (the REPL's `util.inspect`, the command line).
  */
 import { inspect } from 'node:util';
-import type { Registry } from './registry.js';
-import type { LoadError, TerminateReason } from './history.js';
-import type { PluginProfile, PointState } from './point.js';
+import type { Registry } from '../registry/registry.js';
+import type { LoadError, TerminateReason } from '../core/history.js';
+import type { PluginProfile, PointState } from '../calls/point.js';
 import { renderReport } from './report-text.js';
 
 /** One plugin key: `fn` its export name, `module` its own module. */

@@ -4,7 +4,7 @@
  * All plugins of one point share their export name, so the module decides among equals.
  */
 import type { PluginSlot } from './point.js';
-import { DEFAULT_PRIORITY } from './metadata.js';
+import { DEFAULT_PRIORITY } from '../core/metadata.js';
 
 function compareKeys(a: PluginSlot, b: PluginSlot): number {
   const pa = a.meta?.priority ?? DEFAULT_PRIORITY;

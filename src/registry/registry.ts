@@ -4,9 +4,9 @@
  * it concerns, and drops their compiled dispatchers; the next call compiles them anew.
  */
 import { LRUCache } from 'lru-cache';
-import { PointState, type PluginSlot } from './point.js';
-import { assertCallNames, describe, isModuleName } from './naming.js';
-import type { Declarations, ExportProblem } from './declarations.js';
+import { PointState, type PluginSlot } from '../calls/point.js';
+import { assertCallNames, describe, isModuleName } from '../core/naming.js';
+import type { Declarations, ExportProblem } from '../core/declarations.js';
 
 /** Where a module came from: `registerModule`, Node's loaded modules, or a plugin folder. */
 export type ModuleOrigin = 'registered' | 'loaded' | 'folder';
