@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import type { ModuleHost } from './registry/module-host.js';
 import { Registry, type ModuleOrigin } from './registry/registry.js';
 import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './core/history.js';
 import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
@@ -12,7 +13,7 @@ import { buildReport, type Report } from './operator/report.js';
 import { loadedCommonJs, moduleNameOf, isForeign } from './modules/scanner.js';
 import { esmRecorder } from './modules/esm-recorder.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
-import type { PipeOptions } from './calls/dispatch.js';
+import type { PipeOptions } from './core/types.js';
 import type { CallOptions, PluginResult } from './core/types.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import { PluginFolders } from './modules/folder.js';
@@ -71,18 +72,6 @@ export interface PointHandle {
   notify(args?: unknown): void;
   /** As `pipe(module, point, state, opts)`. */
   pipe(state: unknown, opts?: PipeOptions): Promise<unknown>;
-}
-
-/** What a module host (the folder loader, say) may do with the registry. */
-export interface ModuleHost {
-  /** Reads a module's convention-named exports; throws when they cannot even be listed. */
-  read(name: string, exports: object): Declarations;
-  /** Installs (or replaces) a module from `file`; false when it was refused and a load error recorded. */
-  install(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): boolean;
-  /** Removes a module; false when it was not registered. */
-  uninstall(name: string): boolean;
-  /** Records a load error and emits `loadError`. */
-  loadError(error: Omit<LoadError, 'at'>): void;
 }
 
 /** Convention-based extension points and their plugins. See the README for the whole story. */

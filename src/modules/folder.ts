@@ -15,7 +15,7 @@ import { FolderWatch, currentStamp } from './watcher.js';
 import { declaresAnything, errorText, type Declarations } from '../core/declarations.js';
 import { moduleNameOf } from './scanner.js';
 import type { ModuleOrigin } from '../registry/registry.js';
-import type { ModuleHost } from '../extension.js';
+import type { ModuleHost } from '../registry/module-host.js';
 
 /** The file extensions a plugin folder's modules may have. */
 const PLUGIN_EXTENSIONS = new Set(['.js', '.cjs', '.mjs']);
