@@ -123,6 +123,20 @@ describe('pipe: private keys', () => {
     expect(input).toEqual({ v: 1 });
   });
 
+  it('fail the last step, and give the input back, when its result cannot be copied', async () => {
+    await noUnhandledRejections(async () => {
+      const ext = make();
+      const noKeys = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
+      ext.registerModule('a', { h_p_Plugin: (s: object) => s });
+      ext.registerModule('b', { h_p_Plugin: () => noKeys });
+      const input = { v: 1 };
+      expect(await ext.pipe('h', 'p', input, { private: { k: 1 } })).toBe(input);
+      ext.registerModule('b', { h_p_Plugin: async () => noKeys });
+      expect(await ext.pipe('h', 'p', input, { private: { k: 1 } })).toBe(input);
+      expect(counts(ext)).toEqual({ a: [2, 0], b: [0, 2] });
+    });
+  });
+
   it('are still not merged when a step fails and the input comes back, nor with returnInput', async () => {
     const ext = make();
     ext.registerModule('a', { h_p_Plugin: () => { throw new Error('no'); } });
@@ -458,6 +472,7 @@ describe('timeoutMs and sync plugins', () => {
     const rows = ext.report().plugins;
     expect(rows.find((p) => p.module === 'hog')!.profile!.slow).toBe(1);
     expect(rows.find((p) => p.module === 'quick')!.profile!.slow).toBe(0);
+    expect(String(ext.report())).toContain('1 slow (past timeoutMs)');
     const health = await ext.health('h', 'p');
     expect(health.points[0]!.slow).toEqual([expect.objectContaining({ module: 'hog', count: 1, timeoutMs: 5 })]);
     expect(health.points[0]!.slow[0]!.lastMs).toBeGreaterThan(5);

@@ -5,7 +5,8 @@
  */
 import type { CallOptions, PipeOptions, PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot } from './slot.js';
-import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
+import { checkOverrun, follow, followTimed } from './outcome.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
 
@@ -27,17 +28,10 @@ export function checkCallOptions(opts: CallOptions | PipeOptions): void {
   }
 }
 
-function timeoutError(slot: PluginSlot, ms: number): Error {
-  return Object.assign(
-    new Error(`plugin ${slot.info.module}.${slot.info.fn} did not settle within ${ms} ms`),
-    { code: 'ETIMEOUT' },
-  );
-}
-
 /**
- * Waits for one plugin's thenable: `ok` with its value, `EXIT` with its rejection or, past `timeoutMs`
- * (counted from `startedAt`, when the plugin was called), with an `ETIMEOUT` error. A late outcome
- * changes nothing.
+ * Settles one plugin's thenable into its result: `ok` with its value, `EXIT` with its failure or, past
+ * `timeoutMs` (counted from `startedAt`, when the plugin was called), with an `ETIMEOUT` error. A late
+ * outcome changes nothing. The promise resolves with the result object, never with the plugin's value.
  */
 function settle(
   slot: PluginSlot,
@@ -45,42 +39,20 @@ function settle(
   timeoutMs: number | undefined,
   startedAt: number,
 ): Promise<PluginResult> {
-  return awaitPlugin(slot, value, timeoutMs, startedAt).then(
-    (data): PluginResult => {
-      slot.ok++;
-      return { state: 'ok', info: slot.info, data };
-    },
-    (reason) => slot.fail(reason),
-  );
-}
-
-/** The thenable's value, or its rejection, or an ETIMEOUT rejection when the clock runs out first. */
-export function awaitPlugin(
-  slot: PluginSlot,
-  value: PromiseLike<unknown>,
-  timeoutMs: number | undefined,
-  startedAt: number,
-): Promise<unknown> {
-  if (timeoutMs === undefined) return Promise.resolve(value);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(timeoutError(slot, timeoutMs)),
-      Math.max(0, timeoutMs - (performance.now() - startedAt)),
+  return new Promise((resolve) => {
+    followTimed(
+      slot,
+      value,
+      timeoutMs,
+      startedAt,
+      (data) => {
+        slot.ok++;
+        resolve({ state: 'ok', info: slot.info, data });
+      },
+      (reason) => resolve(slot.fail(reason)),
     );
-    const done = (settleWith: (v: unknown) => void) => (v: unknown) => {
-      clearTimeout(timer);
-      settleWith(v);
-    };
-    try {
-      value.then(done(resolve), done(reject));
-    } catch (err) {
-      done(reject)(err);
-    }
   });
 }
-
-/** The `then` of native promises (and of subclasses that keep it). */
-const nativeThen = Promise.prototype.then;
 
 export function compileCall(p: CallTarget): AsyncCaller {
   const slots = runnable(p);
@@ -119,29 +91,40 @@ export function compileCall(p: CallTarget): AsyncCaller {
         if (profiling) s.timed(performance.now() - t0);
         next();
       };
-      // A native promise calls back once, later; any other thenable is adopted by one first, so that one
-      // that calls back twice, both ways, at once, or throws, still counts once.
+      // A native promise calls back once, later; any other thenable is followed by `follow`, so that one
+      // that calls back twice, both ways, at once, with itself, or throws, still counts once.
       const wait = (d: PromiseLike<unknown>) => {
-        if (timeoutMs !== undefined) awaitPlugin(slots[i]!, d, timeoutMs, t0).then(onValue, onReason);
-        else if (d.then === nativeThen) d.then(onValue, onReason);
-        else Promise.resolve(d).then(onValue, onReason);
+        if (timeoutMs !== undefined) followTimed(slots[i]!, d, timeoutMs, t0, onValue, onReason);
+        else follow(d, onValue, onReason);
       };
       const next = () => {
-        while (++i < n) {
-          const s = slots[i]!;
-          t0 = clocked ? performance.now() : 0;
-          let d: unknown;
-          try {
-            d = fns[i]!.call(undefined, args);
-          } catch (e) {
-            out[i] = s.fail(e);
+        if (p.depth >= DEPTH_MAX) {
+          // a plugin that calls its own point from a continuation: its plugins fail, none runs
+          while (++i < n) out[i] = slots[i]!.fail(tooDeep(slots));
+          return resolve(out);
+        }
+        p.depth++;
+        try {
+          while (++i < n) {
+            const s = slots[i]!;
+            t0 = clocked ? performance.now() : 0;
+            let d: unknown;
+            try {
+              d = fns[i]!.call(undefined, args);
+              // reading what the plugin returned happens in its try: a hostile value fails this plugin
+              if (isThenable(d)) return wait(d);
+            } catch (e) {
+              out[i] = s.fail(e);
+              if (profiling) s.timed(performance.now() - t0);
+              continue;
+            }
+            s.ok++;
+            out[i] = { state: 'ok', info: s.info, data: d };
             if (profiling) s.timed(performance.now() - t0);
-            continue;
+            if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
           }
-          if (isThenable(d)) return wait(d);
-          s.ok++;
-          out[i] = { state: 'ok', info: s.info, data: d };
-          if (profiling) s.timed(performance.now() - t0);
+        } finally {
+          p.depth--;
         }
         resolve(out);
       };
@@ -151,6 +134,17 @@ export function compileCall(p: CallTarget): AsyncCaller {
   }
 
   function parallel(args: unknown, timeoutMs: number | undefined): Promise<PluginResult[]> {
+    if (p.depth >= DEPTH_MAX) throw tooDeep(slots);
+    p.depth++;
+    try {
+      return Promise.all(startAll(args, timeoutMs));
+    } finally {
+      p.depth--;
+    }
+  }
+
+  /** Starts every plugin of a parallel call: each entry a result, or the promise of one. */
+  function startAll(args: unknown, timeoutMs: number | undefined): (PluginResult | Promise<PluginResult>)[] {
     const out = new Array<PluginResult | Promise<PluginResult>>(n);
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
@@ -168,11 +162,12 @@ export function compileCall(p: CallTarget): AsyncCaller {
         out[i] = s.fail(e);
       }
       if (profiling) s.timed(performance.now() - t0);
+      if (timeoutMs !== undefined && (out[i] as PluginResult).state === 'ok') checkOverrun(s, t0, timeoutMs);
     }
-    return Promise.all(out);
+    return out;
   }
 
-  if (!profiling && n <= GENERATED_MAX) return generateCall(slots, fns, finish, parallel);
+  if (!profiling && n <= GENERATED_MAX) return generateCall(p, slots, fns, finish, parallel);
   // Profiled and large points: the same continuation from the first plugin on.
   return (args, opts) => {
     let timeoutMs: number | undefined;
@@ -190,6 +185,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
  * the sync caller; the first thenable hands the rest of the call to `finish`.
  */
 function generateCall(
+  p: CallTarget,
   slots: PluginSlot[],
   fns: PluginFn[],
   finish: (...a: [unknown, PluginResult[], number, PromiseLike<unknown> | null, number, number | undefined]) => Promise<PluginResult[]>,
@@ -200,6 +196,9 @@ function generateCall(
   const body: string[] = [
     'let timeoutMs;',
     'if (opts !== undefined) { check(opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
+    'if (P.depth >= DEPTH_MAX) throw tooDeep(S);',
+    'P.depth++;',
+    'try {',
     `const out = new Array(${n});`,
     'let t0 = 0;',
   ];
@@ -209,17 +208,22 @@ function generateCall(
     body.push(
       `if (timeoutMs !== undefined) t0 = performance.now();`,
       `try { const d = f${i}(args); if (${thenable}) return finish(args, out, ${i}, d, t0, timeoutMs); ` +
-        `s${i}.ok++; out[${i}] = { state: 'ok', info: i${i}, data: d }; } catch (e) { out[${i}] = s${i}.fail(e); }`,
+        `s${i}.ok++; out[${i}] = { state: 'ok', info: i${i}, data: d }; ` +
+        `if (timeoutMs !== undefined) overrun(s${i}, t0, timeoutMs); } catch (e) { out[${i}] = s${i}.fail(e); }`,
     );
   }
-  body.push('return Promise.resolve(out);');
+  body.push('return Promise.resolve(out);', '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'finish', 'parallel', 'check', source) as (
+  const factory = new Function('F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'DEPTH_MAX', 'tooDeep', source) as (
     f: PluginFn[],
     s: PluginSlot[],
+    point: CallTarget,
     fin: typeof finish,
     par: typeof parallel,
     check: typeof checkCallOptions,
+    overrun: typeof checkOverrun,
+    depthMax: number,
+    deep: typeof tooDeep,
   ) => AsyncCaller;
-  return factory(fns, slots, finish, parallel, checkCallOptions);
+  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, DEPTH_MAX, tooDeep);
 }

@@ -6,6 +6,8 @@
 import type { PointState } from './point.js';
 import { assertCallNames, describe } from '../core/naming.js';
 import { errorText } from '../core/declarations.js';
+import { isThenable } from './target.js';
+import { follow } from './outcome.js';
 
 /** What a health check reads of the registry: its points and each module's probe. */
 export interface HealthSource {
@@ -38,6 +40,20 @@ export interface PointHealth {
   healthy: boolean;
   /** The plugin modules serving it, in call order. */
   plugins: string[];
+  /**
+   * Its plugins whose result came in after a call's `timeoutMs` and was kept (a sync plugin cannot be cut
+   * off), with how often and the last time. Reported only: slow plugins do not change `healthy`.
+   */
+  slow: SlowPlugin[];
+}
+
+/** A plugin that overran a call's `timeoutMs`: `count` times in all, the last one taking `lastMs`. */
+export interface SlowPlugin {
+  module: string;
+  count: number;
+  lastMs: number;
+  timeoutMs: number;
+  at: Date;
 }
 
 export interface HealthReport {
@@ -75,21 +91,59 @@ function interpret(value: unknown): { status: HealthStatus; reason?: string } {
   };
 }
 
-async function probe(module: string, fn: () => unknown, timeoutMs: number): Promise<ModuleHealth> {
-  let timer: NodeJS.Timeout | undefined;
+/** A reason as text, whatever was thrown: a value that cannot even be read is described by its type. */
+function reasonText(err: unknown): string {
   try {
-    const value = await Promise.race([
-      Promise.resolve().then(fn),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`health() did not answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return { module, probe: true, ...interpret(value) };
-  } catch (err) {
-    return { module, probe: true, status: 'error', reason: errorText(err) };
-  } finally {
-    clearTimeout(timer);
+    return errorText(err);
+  } catch {
+    return `health() failed with ${typeof err === 'object' ? 'an object' : typeof err} that cannot be read`;
   }
+}
+
+/**
+ * Runs one probe with a deadline. Whatever it returns or throws, the check answers: a returned thenable
+ * is followed without handing it to a promise (so one that adopts itself cannot starve the event loop),
+ * and a value that cannot be read is an error with a reason.
+ */
+function probe(module: string, fn: () => unknown, timeoutMs: number): Promise<ModuleHealth> {
+  return new Promise((resolve) => {
+    let done = false;
+    const answer = (row: Omit<ModuleHealth, 'module' | 'probe'>) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ module, probe: true, ...row });
+    };
+    const fail = (err: unknown) => answer({ status: 'error', reason: reasonText(err) });
+    const read = (value: unknown) => {
+      try {
+        answer(interpret(value));
+      } catch (err) {
+        fail(err);
+      }
+    };
+    const timer = setTimeout(() => fail(new Error(`health() did not answer within ${timeoutMs} ms`)), timeoutMs);
+    // called in a microtask, as before: a probe never runs inside the caller's own turn
+    queueMicrotask(() => {
+      try {
+        const value = fn();
+        if (isThenable(value)) follow(value, read, fail);
+        else read(value);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  });
+}
+
+function slowPlugins(p: PointState): SlowPlugin[] {
+  const slow: SlowPlugin[] = [];
+  for (const slot of p.live) {
+    const last = slot.lastSlow;
+    if (last === null) continue;
+    slow.push({ module: slot.info.module, count: slot.slow, lastMs: last.ms, timeoutMs: last.timeoutMs, at: last.at });
+  }
+  return slow;
 }
 
 export async function checkHealth(
@@ -116,7 +170,14 @@ export async function checkHealth(
   const pointRows = points
     .map((p): PointHealth => {
       const plugins = p.live.map((s) => s.info.module);
-      return { module: p.module, point: p.point, fn: p.fn, plugins, healthy: plugins.every((m) => byName.get(m)?.status === 'ok') };
+      return {
+        module: p.module,
+        point: p.point,
+        fn: p.fn,
+        plugins,
+        healthy: plugins.every((m) => byName.get(m)?.status === 'ok'),
+        slow: slowPlugins(p),
+      };
     })
     .sort((a, b) => (a.module !== b.module ? (a.module < b.module ? -1 : 1) : a.point < b.point ? -1 : a.point > b.point ? 1 : 0));
   return { healthy: pointRows.every((p) => p.healthy), points: pointRows, modules };

@@ -24,10 +24,28 @@ export interface CallTarget extends Dispatchers {
   readonly live: PluginSlot[];
   /** Call counts of the compiled sync callers, not yet added to their plugins' `ok`. */
   readonly tallies: Tally[];
+  /** How many calls of this point are running plugins on the stack right now (see `DEPTH_MAX`). */
+  depth: number;
 }
 
 /** Points with more plugins than this use a loop rather than generated code. */
 export const GENERATED_MAX = 32;
+
+/**
+ * How deep calls of one point may nest on the stack, a plugin calling the point it serves (directly or
+ * through other points). One more throws `tooDeep`'s RangeError into the plugin that made the call, well
+ * before the engine's own stack overflow could strike inside the callers' bookkeeping.
+ */
+export const DEPTH_MAX = 200;
+
+/** The error a call nested deeper than DEPTH_MAX throws, naming the point's plugin export. */
+export function tooDeep(slots: readonly PluginSlot[]): RangeError {
+  const fn = slots.length > 0 ? slots[0]!.info.fn : 'a point';
+  return new RangeError(
+    `extpoint: calls of ${fn} nested ${DEPTH_MAX} deep: a plugin calls the point it serves, directly or ` +
+      'through other points; end the recursion in the plugin',
+  );
+}
 
 /** The plugins a call runs right now: registered, enabled, not held, in order; none if the point is off. */
 export function runnable(p: CallTarget): PluginSlot[] {

@@ -48,7 +48,8 @@ function servedPoint(pluginFn: string): string | null {
 function profileText(p: PluginRow): string {
   if (p.profile === undefined) return '';
   const avg = p.profile.totalMs / Math.max(1, p.profile.count);
-  return `${p.profile.count} calls, avg ${avg.toFixed(3)} ms, max ${p.profile.maxMs.toFixed(3)} ms`;
+  const slow = p.profile.slow > 0 ? `, ${p.profile.slow} slow (past timeoutMs)` : '';
+  return `${p.profile.count} calls, avg ${avg.toFixed(3)} ms, max ${p.profile.maxMs.toFixed(3)} ms${slow}`;
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
