@@ -489,6 +489,16 @@ describe('timeoutMs and sync plugins', () => {
     expect(health.points[0]!.slow).toEqual([expect.objectContaining({ module: 'hog', count: 3 })]);
   });
 
+  it('an async plugin that blocks past timeoutMs before returning its promise counts as slow, not as a timeout', async () => {
+    const ext = make();
+    ext.registerModule('hog', { h_p_Plugin: async (x: unknown) => { block(20); return x; } });
+    const serial = await ext.callPlugins('h', 'p', 1, { timeoutMs: 2 });
+    const parallel = await ext.callPlugins('h', 'p', 1, { timeoutMs: 2, parallel: true });
+    expect(await ext.pipe('h', 'p', 7, { timeoutMs: 2 })).toBe(7);
+    expect([...serial, ...parallel].map((r) => [r.state, r.data])).toEqual([['ok', 1], ['ok', 1]]);
+    expect((await ext.health('h', 'p')).points[0]!.slow).toEqual([expect.objectContaining({ module: 'hog', count: 3 })]);
+  });
+
   it('a point whose plugins stay within timeoutMs has no slow plugins', async () => {
     const ext = make();
     ext.registerModule('quick', { h_p_Plugin: (x: unknown) => x });

@@ -47,6 +47,7 @@ function settle(
       startedAt,
       (data) => {
         slot.ok++;
+        if (timeoutMs !== undefined) checkOverrun(slot, startedAt, timeoutMs);
         resolve({ state: 'ok', info: slot.info, data });
       },
       (reason) => resolve(slot.fail(reason)),
@@ -83,6 +84,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
         s.ok++;
         out[i] = { state: 'ok', info: s.info, data: value };
         if (profiling) s.timed(performance.now() - t0);
+        if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
         next();
       };
       const onReason = (reason: unknown) => {

@@ -159,8 +159,9 @@ export function followTimed(
 }
 
 /**
- * After a plugin called at `startedAt` returned a plain value in a call with `timeoutMs`: counts it as
- * slow if it took longer. A sync plugin cannot be cut off in-process, so its value stays its result.
+ * After a plugin called at `startedAt` came back `ok` in a call with `timeoutMs`: counts it as slow if it
+ * took longer. A sync plugin cannot be cut off in-process, so its value stays its result; so does a
+ * promise that settled before the timer could fire (the thread was busy in the plugin meanwhile).
  */
 export function checkOverrun(slot: PluginSlot, startedAt: number, timeoutMs: number): void {
   const ms = performance.now() - startedAt;

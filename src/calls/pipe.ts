@@ -68,7 +68,6 @@ export function compilePipe(p: CallTarget): PipeCaller {
       const t0 = i === from ? startedAt : clocked ? performance.now() : 0;
       let d: unknown;
       let halted = false;
-      let sync = false;
       try {
         d = i === from ? pending : fns[i]!.call(undefined, state);
         if (isThenable(d)) {
@@ -76,7 +75,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
           const o = await outcomeOf(s, d, timeoutMs, t0);
           if (!o.ok) throw o.reason;
           d = o.value;
-        } else sync = true;
+        }
         halted = isHalt(d);
         if (halted) d = (d as { [HALT]: unknown })[HALT];
       } catch (e) {
@@ -86,7 +85,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
       }
       s.ok++;
       if (profiling) s.timed(performance.now() - t0);
-      if (sync && timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+      if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
       if (halted) return pipeOutcome(input, d, opts, s);
       state = d;
     }
