@@ -450,6 +450,59 @@ describe('a plugin that calls its own point', () => {
   }
 });
 
+describe('a plugin that awaits, then calls its own point', () => {
+  // No stack grows here: each level waits on the next in microtasks, which never let a timer run, until
+  // the heap runs out. The number of calls waiting on async plugins is bounded instead.
+  const cases: Record<string, string> = {
+    'in series': `async (n) => { calls++; await null; return ext.callPlugins('h', 'p', n); }`,
+    'in parallel': `async (n) => { calls++; await null; return ext.callPlugins('h', 'p', n, { parallel: true }); }`,
+    'with a timeout': `async (n) => { calls++; await null; return ext.callPlugins('h', 'p', n, { timeoutMs: 60000 }); }`,
+    'through pipe': `async (n) => { calls++; await null; return ext.pipe('h', 'p', n); }`,
+  };
+  for (const [name, plugin] of Object.entries(cases)) {
+    it(`${name}: the chain is cut with a RangeError, counters stay exact, the host lives`, async () => {
+      const run = await inChild(`
+        let calls = 0;
+        ext.registerModule('loop', { h_p_Plugin: ${plugin} });
+        let threw = null;
+        let top;
+        try {
+          top = await ext.callPlugins('h', 'p', 1);
+        } catch (e) { threw = String(e); }
+        const rep = ext.report();
+        const row = rep.plugins.find((p) => p.module === 'loop');
+        out = {
+          threw, calls, top: top.map((r) => r.state),
+          loop: [row.ok, row.exit],
+          rangeErrors: rep.status.exitReasons.filter((e) => e.reason instanceof RangeError).length,
+          after: (await ext.callPlugins('x', 'y')).length,
+        };
+      `, 25_000);
+      expect(run.killed, run.stderr).toBe(false);
+      expect(run.code, run.stderr).toBe(0);
+      const out = run.out as { threw: string | null; calls: number; top: string[]; loop: [number, number]; rangeErrors: number };
+      expect(out.threw).toBeNull();
+      expect(out.top).toHaveLength(1);
+      expect(out.loop[0] + out.loop[1]).toBe(out.calls);
+      expect(out.loop[1]).toBeGreaterThan(0);
+      expect(out.rangeErrors).toBeGreaterThan(0);
+    });
+  }
+
+  it('many calls waiting at once without any recursion are all served', async () => {
+    const ext = make();
+    let release!: () => void;
+    const gate = new Promise<void>((done) => (release = done));
+    ext.registerModule('a', { h_p_Plugin: async (n: number) => { await gate; return n; } });
+    const calls = Array.from({ length: 2000 }, (_, i) => ext.callPlugins('h', 'p', i));
+    const pipes = Array.from({ length: 500 }, (_, i) => ext.pipe('h', 'p', i));
+    release();
+    const results = await Promise.all(calls);
+    expect(results.every((rs, i) => rs[0]!.state === 'ok' && rs[0]!.data === i)).toBe(true);
+    expect(await Promise.all(pipes)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Issue 17, item 14: what timeoutMs does to a sync plugin
 

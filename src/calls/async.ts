@@ -5,7 +5,17 @@
  */
 import type { CallOptions, PipeOptions, PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot } from './slot.js';
-import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
+import {
+  DEPTH_MAX,
+  FLIGHT_MAX,
+  GENERATED_MAX,
+  isThenable,
+  overloaded,
+  refusal,
+  runnable,
+  tooDeep,
+  type CallTarget,
+} from './target.js';
 import { checkOverrun, follow, followTimed } from './outcome.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
@@ -34,11 +44,13 @@ export function checkCallOptions(opts: CallOptions | PipeOptions): void {
  * outcome changes nothing. The promise resolves with the result object, never with the plugin's value.
  */
 function settle(
+  p: CallTarget,
   slot: PluginSlot,
   value: PromiseLike<unknown>,
   timeoutMs: number | undefined,
   startedAt: number,
 ): Promise<PluginResult> {
+  p.inFlight++;
   return new Promise((resolve) => {
     followTimed(
       slot,
@@ -46,11 +58,15 @@ function settle(
       timeoutMs,
       startedAt,
       (data) => {
+        p.inFlight--;
         slot.ok++;
         if (timeoutMs !== undefined) checkOverrun(slot, startedAt, timeoutMs);
         resolve({ state: 'ok', info: slot.info, data });
       },
-      (reason) => resolve(slot.fail(reason)),
+      (reason) => {
+        p.inFlight--;
+        resolve(slot.fail(reason));
+      },
     );
   });
 }
@@ -75,6 +91,11 @@ export function compileCall(p: CallTarget): AsyncCaller {
     startedAt: number,
     timeoutMs: number | undefined,
   ): Promise<PluginResult[]> {
+    p.inFlight++;
+    const done = (out: PluginResult[]) => {
+      p.inFlight--;
+      return out;
+    };
     return new Promise<PluginResult[]>((resolve) => {
       const clocked = profiling || timeoutMs !== undefined;
       let i = from;
@@ -103,7 +124,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
         if (p.depth >= DEPTH_MAX) {
           // a plugin that calls its own point from a continuation: its plugins fail, none runs
           while (++i < n) out[i] = slots[i]!.fail(tooDeep(slots));
-          return resolve(out);
+          return resolve(done(out));
         }
         p.depth++;
         try {
@@ -128,7 +149,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
         } finally {
           p.depth--;
         }
-        resolve(out);
+        resolve(done(out));
       };
       if (pending === null) next();
       else wait(pending);
@@ -136,7 +157,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
   }
 
   function parallel(args: unknown, timeoutMs: number | undefined): Promise<PluginResult[]> {
-    if (p.depth >= DEPTH_MAX) throw tooDeep(slots);
+    if (overloaded(p)) throw refusal(p, slots);
     p.depth++;
     try {
       return Promise.all(startAll(args, timeoutMs));
@@ -154,7 +175,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
       try {
         const d = fns[i]!.call(undefined, args);
         if (isThenable(d)) {
-          const settled = settle(s, d, timeoutMs, t0);
+          const settled = settle(p, s, d, timeoutMs, t0);
           out[i] = profiling ? settled.finally(() => s.timed(performance.now() - t0)) : settled;
           continue;
         }
@@ -178,6 +199,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
       timeoutMs = opts.timeoutMs;
       if (opts.parallel === true) return parallel(args, timeoutMs);
     }
+    if (overloaded(p)) throw refusal(p, slots);
     return finish(args, new Array<PluginResult>(n), -1, null, 0, timeoutMs);
   };
 }
@@ -198,7 +220,7 @@ function generateCall(
   const body: string[] = [
     'let timeoutMs;',
     'if (opts !== undefined) { check(opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
-    'if (P.depth >= DEPTH_MAX) throw tooDeep(S);',
+    'if (P.depth >= DEPTH_MAX || P.inFlight >= FLIGHT_MAX) throw refusal(P, S);',
     'P.depth++;',
     'try {',
     `const out = new Array(${n});`,
@@ -216,7 +238,7 @@ function generateCall(
   }
   body.push('return Promise.resolve(out);', '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'DEPTH_MAX', 'tooDeep', source) as (
+  const factory = new Function('F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'DEPTH_MAX', 'FLIGHT_MAX', 'refusal', source) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,
@@ -225,7 +247,8 @@ function generateCall(
     check: typeof checkCallOptions,
     overrun: typeof checkOverrun,
     depthMax: number,
-    deep: typeof tooDeep,
+    flightMax: number,
+    refuse: typeof refusal,
   ) => AsyncCaller;
-  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, DEPTH_MAX, tooDeep);
+  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, DEPTH_MAX, FLIGHT_MAX, refusal);
 }

@@ -5,7 +5,7 @@
 import type { PipeOptions } from '../core/types.js';
 import { HALT } from '../core/halt.js';
 import type { PluginFn, PluginSlot } from './slot.js';
-import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
+import { DEPTH_MAX, FLIGHT_MAX, GENERATED_MAX, isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
 import { checkCallOptions } from './async.js';
 import { checkOverrun, outcomeOf } from './outcome.js';
 
@@ -63,33 +63,38 @@ export function compilePipe(p: CallTarget): PipeCaller {
     const timeoutMs = opts?.timeoutMs;
     const clocked = profiling || timeoutMs !== undefined;
     let state: unknown;
-    for (let i = from; i < n; i++) {
-      const s = slots[i]!;
-      const t0 = i === from ? startedAt : clocked ? performance.now() : 0;
-      let d: unknown;
-      let halted = false;
-      try {
-        d = i === from ? pending : fns[i]!.call(undefined, state);
-        if (isThenable(d)) {
-          // followed without handing the value to a promise: a never-settling thenable cannot starve the loop
-          const o = await outcomeOf(s, d, timeoutMs, t0);
-          if (!o.ok) throw o.reason;
-          d = o.value;
+    p.inFlight++;
+    try {
+      for (let i = from; i < n; i++) {
+        const s = slots[i]!;
+        const t0 = i === from ? startedAt : clocked ? performance.now() : 0;
+        let d: unknown;
+        let halted = false;
+        try {
+          d = i === from ? pending : fns[i]!.call(undefined, state);
+          if (isThenable(d)) {
+            // followed without handing the value to a promise: a never-settling thenable cannot starve the loop
+            const o = await outcomeOf(s, d, timeoutMs, t0);
+            if (!o.ok) throw o.reason;
+            d = o.value;
+          }
+          halted = isHalt(d);
+          if (halted) d = (d as { [HALT]: unknown })[HALT];
+        } catch (e) {
+          s.recordExit(e);
+          if (profiling) s.timed(performance.now() - t0);
+          return input;
         }
-        halted = isHalt(d);
-        if (halted) d = (d as { [HALT]: unknown })[HALT];
-      } catch (e) {
-        s.recordExit(e);
+        s.ok++;
         if (profiling) s.timed(performance.now() - t0);
-        return input;
+        if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+        if (halted) return pipeOutcome(input, d, opts, s);
+        state = d;
       }
-      s.ok++;
-      if (profiling) s.timed(performance.now() - t0);
-      if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
-      if (halted) return pipeOutcome(input, d, opts, s);
-      state = d;
+      return pipeOutcome(input, state, opts, slots[n - 1]!);
+    } finally {
+      p.inFlight--;
     }
-    return pipeOutcome(input, state, opts, slots[n - 1]!);
   }
 
   if (!profiling && n <= GENERATED_MAX) return generatePipe(p, slots, fns, finish);
@@ -122,7 +127,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
     return Promise.resolve(pipeOutcome(input, state, opts, slots[n - 1]!));
   };
   return (input, opts) => {
-    if (p.depth >= DEPTH_MAX) throw tooDeep(slots);
+    if (overloaded(p)) throw refusal(p, slots);
     p.depth++;
     try {
       return loop(input, opts);
@@ -141,7 +146,7 @@ function generatePipe(
 ): PipeCaller {
   const bind: string[] = [];
   const body: string[] = [
-    'if (P.depth >= DEPTH_MAX) throw tooDeep(S);',
+    'if (P.depth >= DEPTH_MAX || P.inFlight >= FLIGHT_MAX) throw refusal(P, S);',
     'const clocked = opts !== undefined && (check(opts), opts.timeoutMs !== undefined);',
     'P.depth++;',
     'try {',
@@ -163,7 +168,7 @@ function generatePipe(
   }
   body.push(`return Promise.resolve(outcome(input, state, opts, s${slots.length - 1}));`, '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'DEPTH_MAX', 'tooDeep', source) as (
+  const factory = new Function('F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'DEPTH_MAX', 'FLIGHT_MAX', 'refusal', source) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,
@@ -173,7 +178,8 @@ function generatePipe(
     check: typeof checkCallOptions,
     overrun: typeof checkOverrun,
     depthMax: number,
-    deep: typeof tooDeep,
+    flightMax: number,
+    refuse: typeof refusal,
   ) => PipeCaller;
-  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkCallOptions, checkOverrun, DEPTH_MAX, tooDeep);
+  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkCallOptions, checkOverrun, DEPTH_MAX, FLIGHT_MAX, refusal);
 }

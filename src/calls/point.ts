@@ -28,6 +28,8 @@ export class PointState implements CallTarget {
   readonly tallies: Tally[] = [];
   /** Calls of this point running plugins on the stack right now. */
   depth = 0;
+  /** Calls of this point waiting on an async plugin right now. */
+  inFlight = 0;
 
   declare callSync: Dispatchers['callSync'];
   declare notify: Dispatchers['notify'];
