@@ -37,7 +37,10 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ep-hard-calls-'));
 });
+/** Children still running: killed by pid when the file ends, even if a test timed out first. */
+const running = new Set<number>();
 afterAll(async () => {
+  for (const pid of running) process.kill(pid, 'SIGKILL');
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -67,18 +70,21 @@ async function inChild(body: string, budgetMs = 10_000): Promise<ChildRun> {
   );
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid;
+    if (pid !== undefined) running.add(pid);
     let stdout = '';
     let stderr = '';
     let killed = false;
     const timer = setTimeout(() => {
       killed = true;
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
     }, budgetMs);
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     child.once('error', fail);
     child.once('close', (code) => {
       clearTimeout(timer);
+      if (pid !== undefined) running.delete(pid);
       let out: unknown = stdout;
       try {
         out = JSON.parse(stdout);
