@@ -16,7 +16,7 @@ import {
   tooDeep,
   type CallTarget,
 } from './target.js';
-import { checkOverrun, follow, followTimed } from './outcome.js';
+import { checkOverrun, follow, followTimed, nativeThen } from './outcome.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
 
@@ -92,15 +92,15 @@ export function compileCall(p: CallTarget): AsyncCaller {
     timeoutMs: number | undefined,
   ): Promise<PluginResult[]> {
     p.inFlight++;
-    const done = (out: PluginResult[]) => {
-      p.inFlight--;
-      return out;
-    };
     return new Promise<PluginResult[]>((resolve) => {
       const clocked = profiling || timeoutMs !== undefined;
       let i = from;
       let t0 = startedAt;
+      // the plugin being waited on, or -1: a thenable that calls back twice, or late, is ignored
+      let waiting = -1;
       const onValue = (value: unknown) => {
+        if (waiting !== i) return;
+        waiting = -1;
         const s = slots[i]!;
         s.ok++;
         out[i] = { state: 'ok', info: s.info, data: value };
@@ -109,47 +109,49 @@ export function compileCall(p: CallTarget): AsyncCaller {
         next();
       };
       const onReason = (reason: unknown) => {
+        if (waiting !== i) return;
+        waiting = -1;
         const s = slots[i]!;
         out[i] = s.fail(reason);
         if (profiling) s.timed(performance.now() - t0);
         next();
       };
-      // A native promise calls back once, later; any other thenable is followed by `follow`, so that one
-      // that calls back twice, both ways, at once, with itself, or throws, still counts once.
+      // A native promise calls back once, later (its `then` called directly: the engine's fast path);
+      // any other thenable is followed by `follow`, which counts a thenable that calls back twice, both
+      // ways, at once, with itself, or throws, once. A `then` that throws fails the plugin.
       const wait = (d: PromiseLike<unknown>) => {
-        if (timeoutMs !== undefined) followTimed(slots[i]!, d, timeoutMs, t0, onValue, onReason);
-        else follow(d, onValue, onReason);
-      };
-      const next = () => {
-        if (p.depth >= DEPTH_MAX) {
-          // a plugin that calls its own point from a continuation: its plugins fail, none runs
-          while (++i < n) out[i] = slots[i]!.fail(tooDeep(slots));
-          return resolve(done(out));
-        }
-        p.depth++;
+        waiting = i;
         try {
-          while (++i < n) {
-            const s = slots[i]!;
-            t0 = clocked ? performance.now() : 0;
-            let d: unknown;
-            try {
-              d = fns[i]!.call(undefined, args);
-              // reading what the plugin returned happens in its try: a hostile value fails this plugin
-              if (isThenable(d)) return wait(d);
-            } catch (e) {
-              out[i] = s.fail(e);
-              if (profiling) s.timed(performance.now() - t0);
-              continue;
-            }
-            s.ok++;
-            out[i] = { state: 'ok', info: s.info, data: d };
-            if (profiling) s.timed(performance.now() - t0);
-            if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
-          }
-        } finally {
-          p.depth--;
+          if (timeoutMs !== undefined) followTimed(slots[i]!, d, timeoutMs, t0, onValue, onReason);
+          else if (d.then === nativeThen) d.then(onValue, onReason);
+          else follow(d, onValue, onReason);
+        } catch (e) {
+          onReason(e);
         }
-        resolve(done(out));
+      };
+      // No depth count here: a plugin that calls its point again goes through the point's entry, which
+      // counts it.
+      const next = () => {
+        while (++i < n) {
+          const s = slots[i]!;
+          t0 = clocked ? performance.now() : 0;
+          let d: unknown;
+          try {
+            d = fns[i]!.call(undefined, args);
+            // reading what the plugin returned happens in its try: a hostile value fails this plugin
+            if (isThenable(d)) return wait(d);
+          } catch (e) {
+            out[i] = s.fail(e);
+            if (profiling) s.timed(performance.now() - t0);
+            continue;
+          }
+          s.ok++;
+          out[i] = { state: 'ok', info: s.info, data: d };
+          if (profiling) s.timed(performance.now() - t0);
+          if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+        }
+        p.inFlight--;
+        resolve(out);
       };
       if (pending === null) next();
       else wait(pending);
@@ -220,7 +222,7 @@ function generateCall(
   const body: string[] = [
     'let timeoutMs;',
     'if (opts !== undefined) { check(opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
-    'if (P.depth >= DEPTH_MAX || P.inFlight >= FLIGHT_MAX) throw refusal(P, S);',
+    `if (P.depth >= ${DEPTH_MAX} || P.inFlight >= ${FLIGHT_MAX}) throw refusal(P, S);`,
     'P.depth++;',
     'try {',
     `const out = new Array(${n});`,
@@ -238,7 +240,7 @@ function generateCall(
   }
   body.push('return Promise.resolve(out);', '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'DEPTH_MAX', 'FLIGHT_MAX', 'refusal', source) as (
+  const factory = new Function('F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'refusal', source) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,
@@ -246,9 +248,7 @@ function generateCall(
     par: typeof parallel,
     check: typeof checkCallOptions,
     overrun: typeof checkOverrun,
-    depthMax: number,
-    flightMax: number,
     refuse: typeof refusal,
   ) => AsyncCaller;
-  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, DEPTH_MAX, FLIGHT_MAX, refusal);
+  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, refusal);
 }

@@ -7,7 +7,7 @@ import { HALT } from '../core/halt.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { DEPTH_MAX, FLIGHT_MAX, GENERATED_MAX, isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
 import { checkCallOptions } from './async.js';
-import { checkOverrun, outcomeOf } from './outcome.js';
+import { checkOverrun, nativeThen, outcomeOf } from './outcome.js';
 
 export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
 
@@ -73,10 +73,13 @@ export function compilePipe(p: CallTarget): PipeCaller {
         try {
           d = i === from ? pending : fns[i]!.call(undefined, state);
           if (isThenable(d)) {
-            // followed without handing the value to a promise: a never-settling thenable cannot starve the loop
-            const o = await outcomeOf(s, d, timeoutMs, t0);
-            if (!o.ok) throw o.reason;
-            d = o.value;
+            if (timeoutMs === undefined && d.then === nativeThen) d = await d;
+            else {
+              // followed without handing it to a promise: a thenable that never settles cannot starve the loop
+              const o = await outcomeOf(s, d, timeoutMs, t0);
+              if (!o.ok) throw o.reason;
+              d = o.value;
+            }
           }
           halted = isHalt(d);
           if (halted) d = (d as { [HALT]: unknown })[HALT];
@@ -146,7 +149,7 @@ function generatePipe(
 ): PipeCaller {
   const bind: string[] = [];
   const body: string[] = [
-    'if (P.depth >= DEPTH_MAX || P.inFlight >= FLIGHT_MAX) throw refusal(P, S);',
+    `if (P.depth >= ${DEPTH_MAX} || P.inFlight >= ${FLIGHT_MAX}) throw refusal(P, S);`,
     'const clocked = opts !== undefined && (check(opts), opts.timeoutMs !== undefined);',
     'P.depth++;',
     'try {',
@@ -168,7 +171,7 @@ function generatePipe(
   }
   body.push(`return Promise.resolve(outcome(input, state, opts, s${slots.length - 1}));`, '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'DEPTH_MAX', 'FLIGHT_MAX', 'refusal', source) as (
+  const factory = new Function('F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'refusal', source) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,
@@ -177,9 +180,7 @@ function generatePipe(
     outcome: typeof pipeOutcome,
     check: typeof checkCallOptions,
     overrun: typeof checkOverrun,
-    depthMax: number,
-    flightMax: number,
     refuse: typeof refusal,
   ) => PipeCaller;
-  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkCallOptions, checkOverrun, DEPTH_MAX, FLIGHT_MAX, refusal);
+  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkCallOptions, checkOverrun, refusal);
 }

@@ -73,13 +73,15 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
   const tally: Tally = { calls: 0, slots };
   p.tallies.push(tally);
   const bind: string[] = [];
-  const body: string[] = ['if (P.depth >= DEPTH_MAX) throw tooDeep(S);', 'P.depth++;', 'try {', 'T.calls++;'];
+  const body: string[] = [`if (P.depth >= ${DEPTH_MAX}) throw tooDeep(S);`];
+  if (mode === 'results') body.push(`let ${slots.map((_, i) => `r${i}`).join(', ')};`);
+  body.push('P.depth++;', 'try {', 'T.calls++;');
   const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
   for (let i = 0; i < n; i++) {
     bind.push(`f${i} = F[${i}], s${i} = S[${i}], i${i} = s${i}.info`);
     if (mode === 'results') {
       body.push(
-        `let r${i}; try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; r${i} = asyncInSync(s${i}, d); } ` +
+        `try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; r${i} = asyncInSync(s${i}, d); } ` +
           `else r${i} = { state: 'ok', info: i${i}, data: d }; } catch (e) { s${i}.ok--; r${i} = s${i}.fail(e); }`,
       );
     } else {
@@ -89,17 +91,17 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
       );
     }
   }
+  // the depth comes back down on the way out; only a stack overflow in the bookkeeping could throw past it
+  body.push('P.depth--;', '} catch (e) { P.depth--; throw e; }');
   if (mode === 'results') body.push(`return [${slots.map((_, i) => `r${i}`).join(', ')}];`);
-  body.push('} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function dispatch(args) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'T', 'P', 'asyncInSync', 'later', 'DEPTH_MAX', 'tooDeep', source) as (
+  const factory = new Function('F', 'S', 'T', 'P', 'asyncInSync', 'later', 'tooDeep', source) as (
     fns: PluginFn[],
     slots: PluginSlot[],
     tally: Tally,
     point: CallTarget,
     asyncInSync: (slot: PluginSlot, value: PromiseLike<unknown>) => PluginResult,
     later: typeof notifyLater,
-    depthMax: number,
     deep: typeof tooDeep,
   ) => SyncCaller | Notifier;
   return factory(
@@ -109,7 +111,6 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
     p,
     asyncInSync,
     notifyLater,
-    DEPTH_MAX,
     tooDeep,
   );
 }
