@@ -268,7 +268,7 @@ describe('item 15: sizes an attacker controls', () => {
     expect(errs[0]!.message).toMatch(/1,?000 characters/);
     expect(errs[0]!.message.length).toBeLessThan(600);
     expect((errs[0]!.export ?? '').length).toBeLessThan(200);
-    expect(e.report().points.map((p) => p.point)).toEqual(['p']);
+    expect(e.report().points.map((p) => p.fn)).toEqual(['host_p_Extension']);
   });
 
   it('keeps the heap within a few MB under thousands of 10 KB names', async () => {

@@ -30,6 +30,12 @@ export interface ModuleRecord {
 
 /** How many call-only points (never declared, no plugins, no flags) are remembered. */
 export const TRANSIENT_POINTS = 10_000;
+/**
+ * How many bytes of names the call-only points may hold in all (counted as three copies of each name). Short
+ * names reach the entry bound first; long ones (a point name of 10 KB) this one, so that names built from
+ * user input cannot grow the heap by more than about this much.
+ */
+export const TRANSIENT_NAME_BYTES = 2 << 20;
 
 /** What applying a module's declarations did. */
 export interface ApplyOutcome {
@@ -46,7 +52,12 @@ export class Registry {
   /** Points the registry must keep: declared, plugged into, flagged, or held by a handle. */
   private readonly points = new Map<string, Map<string, PointState>>();
   /** Points that were only called: bounded, so names built from user input cannot grow memory. */
-  private readonly transient = new LRUCache<string, PointState>({ max: TRANSIENT_POINTS });
+  private readonly transient = new LRUCache<string, PointState>({
+    max: TRANSIENT_POINTS,
+    maxSize: TRANSIENT_NAME_BYTES,
+    // The key, and the names the point builds from it (its _Extension and _Plugin export names).
+    sizeCalculation: (p) => 3 * (p.module.length + p.point.length) + 32,
+  });
   /** Plugin slots that carry dependencies; holds are recomputed over these only. */
   private readonly dependent = new Set<PointSlot>();
 
