@@ -329,3 +329,32 @@ describe('item 17: pathologically deep ES modules', () => {
     expect(blocks.message).toMatch(/nest/);
   }, 120_000);
 });
+
+describe('item 14: names in messages', () => {
+  it('refuses a bad name that appears while watching, once, and escapes odd export names in messages', async () => {
+    ext = createExtension({ scanLoaded: false, pluginDirs: [plugins], watch: true });
+    await ext.start();
+    const e = ext;
+    const refused = new Promise<string>((resolvePromise) => e.on('loadError', (err) => resolvePromise(err.message)));
+    await writeFile(join(plugins, 'odd\u001b]0;title\u0007.cjs'), pluginOf('odd'));
+    expect(await refused).toMatch(/"odd\\u001b\]0;title\\u0007" is not a valid module name/);
+    expect(answers(e)).toEqual([]);
+
+    e.registerModule('names', { ['host_b\u001b[2Jad_Plugin']: () => 1 });
+    const last = e.report().status.loadErrors.at(-1)!;
+    expect(last.message).toMatch(/invalid module name "host_b\\u001b\[2Jad"|invalid point name/);
+    expect(last.message).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
+
+describe('item 17: the nesting check', () => {
+  it('counts brackets of code only, and stops once past the limit', async () => {
+    const { nestingDepth, MAX_NESTING } = await import('../src/modules/nesting.js');
+    expect(nestingDepth('const s = "{{{{" + \'((((\'; // [[[[\n/* {{{{ */ f(`a${ {b: [1]} }c`);')).toBe(5);
+    expect(nestingDepth('`${`${`x`}`}`')).toBe(5);
+    expect(nestingDepth(')]} {}')).toBe(1);
+    const deep = '['.repeat(MAX_NESTING + 1) + ']'.repeat(MAX_NESTING + 1);
+    expect(nestingDepth(deep)).toBe(MAX_NESTING + 1);
+    expect(nestingDepth('['.repeat(MAX_NESTING) + ']'.repeat(MAX_NESTING))).toBe(MAX_NESTING);
+  });
+});

@@ -59,7 +59,7 @@ export function parseExportName(exportName: string): NameReading {
     return {
       ok: false,
       error:
-        `export ${describe(exportName)} is ${exportName.length} characters long: a convention-named export is at most ` +
+        `export ${quoteName(exportName)} is ${exportName.length} characters long: a convention-named export is at most ` +
         `${MAX_EXPORT_NAME.toLocaleString('en-US')} characters (rename it)`,
     };
   }
@@ -77,14 +77,14 @@ export function parseExportName(exportName: string): NameReading {
   const suffix = kind === 'plugin' ? PLUGIN_SUFFIX : EXTENSION_SUFFIX;
   const cut = stem.lastIndexOf('_');
   const shape = `expected <module>_<point>${suffix}, with a point of letters and digits and a module of letters, digits, _ and $`;
-  if (cut <= 0) return { ok: false, error: `export "${exportName}" does not name a module and a point: ${shape}` };
+  if (cut <= 0) return { ok: false, error: `export ${quoteName(exportName, MAX_EXPORT_NAME)} does not name a module and a point: ${shape}` };
   const module = stem.slice(0, cut);
   const point = stem.slice(cut + 1);
   if (!isPointName(point)) {
-    return { ok: false, error: `export "${exportName}" has an invalid point name "${point}": ${shape}` };
+    return { ok: false, error: `export ${quoteName(exportName, MAX_EXPORT_NAME)} has an invalid point name ${quoteName(point, MAX_EXPORT_NAME)}: ${shape}` };
   }
   if (!isTargetModule(module)) {
-    return { ok: false, error: `export "${exportName}" has an invalid module name "${module}": ${shape}` };
+    return { ok: false, error: `export ${quoteName(exportName, MAX_EXPORT_NAME)} has an invalid module name ${quoteName(module, MAX_EXPORT_NAME)}: ${shape}` };
   }
   return { ok: true, name: { kind, module, point } };
 }
