@@ -358,3 +358,36 @@ describe('item 17: the nesting check', () => {
     expect(nestingDepth('['.repeat(MAX_NESTING) + ']'.repeat(MAX_NESTING))).toBe(MAX_NESTING);
   });
 });
+
+describe('item 17: a transform service killed from outside', () => {
+  it('is restarted for the next ES module, which loads', async () => {
+    await writeFile(join(plugins, 'first.mjs'), `export const host_p_Plugin = () => 'first';\n`);
+    const script = join(base, 'killed.mjs');
+    await writeFile(
+      script,
+      `import { execFileSync } from 'node:child_process';
+       import { writeFileSync } from 'node:fs';
+       import { createExtension } from ${JSON.stringify(INDEX)};
+       const ext = createExtension({ scanLoaded: false, pluginDirs: [${JSON.stringify(plugins)}], watch: false });
+       await ext.start();
+       // esbuild's service is a child of this process, started by the first conversion.
+       const pids = execFileSync('pgrep', ['-P', String(process.pid), 'esbuild'], { encoding: 'utf8' }).trim().split('\\n').map(Number);
+       for (const pid of pids) process.kill(pid, 'SIGKILL');
+       for (const pid of pids) {
+         for (;;) { try { process.kill(pid, 0); } catch { break; } await new Promise((r) => setTimeout(r, 20)); }
+       }
+       // Let the service notice that its process is gone.
+       await new Promise((r) => setTimeout(r, 200));
+       writeFileSync(${JSON.stringify(join(plugins, 'second.mjs'))}, "export const host_p_Plugin = () => 'second';");
+       await ext.rescan();
+       const results = ext.callPluginsSync('host', 'p').map((r) => r.data).sort();
+       const errors = ext.report().status.loadErrors.map((e) => e.message);
+       await ext.stop();
+       console.log(JSON.stringify({ killed: pids.length, results, errors }));`,
+    );
+    const { result } = await runScript(script);
+    expect(result.killed).toBeGreaterThan(0);
+    expect(result.errors).toEqual([]);
+    expect(result.results).toEqual(['first', 'second']);
+  });
+});
