@@ -13,7 +13,7 @@ import { PermissionCheck } from './permissions.js';
 import { FolderWatch, currentStamp } from './watcher.js';
 import { declaresAnything, errorText, type Declarations } from '../core/declarations.js';
 import { moduleNameOf } from './scanner.js';
-import { moduleNameProblem, quoteName } from '../core/naming.js';
+import { RefusedNames } from './refused-names.js';
 import type { ModuleOrigin } from '../registry/registry.js';
 import type { ModuleHost } from '../registry/module-host.js';
 
@@ -59,8 +59,7 @@ export class PluginFolders {
   private readonly watcher: FolderWatch;
   private readonly watching = new Set<number>();
   private readonly pendingErrors = new Map<string, NodeJS.Timeout>();
-  /** Files refused for their names, with the stamp of the version that was reported. */
-  private readonly refusedNames = new Map<string, string>();
+  private readonly refusedNames = new RefusedNames();
   private readonly verifyTimers = new Set<NodeJS.Timeout>();
   /** Problems of folders and links the last scan found, so that the next one does not repeat them. */
   private lastProblems = new Set<string>();
@@ -243,18 +242,14 @@ export class PluginFolders {
     named.delete(f);
     if (named.size === 0) this.byName.delete(f.name);
     this.cancelError(file);
-    this.refusedNames.delete(file);
+    this.refusedNames.forget(file);
     names.add(f.name);
   }
 
   /** Loads one plugin file anew and notes what it now is. */
   private reload(f: PluginFile, watched: boolean, names: Set<string>, fresh: Map<string, Declarations>): void {
     this.cancelError(f.file);
-    const badName = moduleNameProblem(f.name);
-    if (badName !== null) {
-      this.refuseName(f, badName);
-      return;
-    }
+    if (this.refusedNames.refuses(f.file, f.name, (message) => this.report({ file: f.file, message }))) return;
     const result = this.loader.load(f.file);
     f.touched = result.touched;
     if (!result.ok) {
@@ -272,17 +267,6 @@ export class PluginFolders {
     f.module = declaresAnything(decls);
     if (f.module) fresh.set(f.file, decls);
     if (f.module || wasModule) names.add(f.name);
-  }
-
-  /**
-   * A file whose base name is no module name is never run: an operator could not name it to disable it.
-   * Reported once per version of the file.
-   */
-  private refuseName(f: PluginFile, problem: string): void {
-    const stamp = currentStamp(f.file);
-    if (this.refusedNames.get(f.file) === stamp) return;
-    this.refusedNames.set(f.file, stamp);
-    this.report({ file: f.file, message: `plugin file ${quoteName(f.file, 4096)} is not loaded: its name ${problem}; rename the file` });
   }
 
   /**
