@@ -16,6 +16,7 @@ import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
 import {
   folderOptions,
+  checkExtensionOptions,
   type ExtensionEvents,
   type ExtensionOptions,
   type ModuleEvent,
@@ -46,9 +47,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
 
   constructor(options: ExtensionOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`extpoint: createExtension options must be an object, not ${describe(options)}`);
-    }
+    checkExtensionOptions(options, false);
     const node = options.node ?? 'local';
     if (typeof node !== 'string' || node.length === 0) {
       throw new TypeError(`extpoint: option node must be a non-empty string, not ${describe(node)}`);
@@ -85,9 +84,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    */
   async start(options?: StartOptions): Promise<void> {
     if (options !== undefined) {
-      if (options === null || typeof options !== 'object') {
-        throw new TypeError(`extpoint: start options must be an object such as { pluginDirs: ['./plugins'] }, not ${describe(options)}`);
-      }
+      checkExtensionOptions(options, true);
       if (this.folders !== null) {
         throw new TypeError(
           'extpoint: start(options) gives plugin folders, but this instance already has them; ' +
