@@ -9,13 +9,14 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transformSync } from 'esbuild';
 import { errorText } from '../core/declarations.js';
+import { IMPORT_OPTIONS, quietVmImport } from './vm-import.js';
 
 /** The names a plugin file sees, as in Node's CommonJS wrapper, plus `import.meta` for converted ES modules. */
 const WRAPPER = ['exports', 'require', 'module', '__filename', '__dirname'];
 const IMPORT_META = '__extpoint_import_meta';
 const ESM_WRAPPER = [...WRAPPER, IMPORT_META];
 /** `import()` inside plugin code works as in the host (such imports are Node's, and are not reloaded). */
-const COMPILE_OPTIONS = { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER };
+const COMPILE_OPTIONS = IMPORT_OPTIONS;
 
 /** A failure of one file, kept as it travels up through the files that required it. */
 export class FileFailure extends Error {
@@ -29,6 +30,7 @@ export class FileFailure extends Error {
 
 /** Compiles a CommonJS file inside Node's wrapper; throws what V8 throws for bad syntax. */
 export function compileCommonJs(file: string, text: string): (...args: unknown[]) => unknown {
+  quietVmImport();
   return vm.compileFunction(text, WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (...args: unknown[]) => unknown;
 }
 
@@ -56,6 +58,7 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
     }
     throw new FileFailure(file, `syntax error in ES module ${file}${at}: ${text}`);
   }
+  quietVmImport();
   try {
     return vm.compileFunction('"use strict";' + code, ESM_WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (
       ...args: unknown[]
