@@ -119,7 +119,10 @@ Exit status: 0 no problem, 1 at least one problem, 2 usage error.
 Starts a REPL (top-level await works) on the process-wide \`extension\` of extpoint, which loads and
 watches the plugin folders; a host module you import in the session uses that same instance. In scope:
 ${wrap(`extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}.`, 104)}
-Tab completes module and point names inside the quotes of those calls. .exit or Ctrl+D leaves.
+Commands: .report, .enable [PLUGIN] MODULE POINT, .disable [PLUGIN] MODULE POINT, .health [MODULE [POINT]]
+(.help lists them all). Tab completes module and point names inside the quotes of those calls and after
+the commands. A flag for a plugin or point not registered now is kept, and the session says it is pending.
+.exit or Ctrl+D leaves.
 
 Options:
   -p, --plugins DIR   a plugin folder to load and watch; repeat for more
@@ -150,7 +153,7 @@ Exit status: 0 when the session ends, 2 usage error.
         output: process.stdout,
         terminal,
         color: terminal && useColor(process.stdout),
-        banner: `extpoint repl: ${loaded}${errors}. Try report(). .exit leaves.`,
+        banner: `extpoint repl: ${loaded}${errors}. Try report(); .help lists the commands; .exit leaves.`,
       });
       await new Promise((done) => repl.once('exit', done));
       process.stdin.destroy(); // what follows .exit on piped input is not read, and does not hold the process

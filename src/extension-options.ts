@@ -6,6 +6,7 @@ import type { ModuleHost } from './registry/module-host.js';
 import type { ModuleOrigin } from './registry/registry.js';
 import type { LoadError } from './core/history.js';
 import { describe } from './core/naming.js';
+import { checkOptions } from './core/options.js';
 import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
 import { PluginFolders } from './modules/folder.js';
 
@@ -35,6 +36,14 @@ export interface ExtensionOptions {
 
 /** What `start()` may be given: plugin folders, for an instance made without them (the default one). */
 export type StartOptions = Pick<ExtensionOptions, 'pluginDirs' | 'watch' | 'checkPermissions'>;
+
+const START_KEYS = ['pluginDirs', 'watch', 'checkPermissions'] as const;
+const EXTENSION_KEYS = ['node', 'scanLoaded', ...START_KEYS] as const;
+
+/** Throws a TypeError for options of `createExtension` (or of `start`, with `start` true) that are not an object or have an unknown key. */
+export function checkExtensionOptions(options: unknown, start: boolean): void {
+  checkOptions(start ? 'start options' : 'createExtension options', options, start ? START_KEYS : EXTENSION_KEYS);
+}
 
 /** What `load`, `reload` and `unload` events carry. */
 export interface ModuleEvent {

@@ -10,12 +10,13 @@ import { readExports, declaresAnything, isExportsLike, errorText, type Declarati
 import { describe, isModuleName } from './core/naming.js';
 import { buildReport, type Report } from './operator/report.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
-import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
+import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
 import {
   folderOptions,
+  checkExtensionOptions,
   type ExtensionEvents,
   type ExtensionOptions,
   type ModuleEvent,
@@ -46,9 +47,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
 
   constructor(options: ExtensionOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`extpoint: createExtension options must be an object, not ${describe(options)}`);
-    }
+    checkExtensionOptions(options, false);
     const node = options.node ?? 'local';
     if (typeof node !== 'string' || node.length === 0) {
       throw new TypeError(`extpoint: option node must be a non-empty string, not ${describe(node)}`);
@@ -85,9 +84,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    */
   async start(options?: StartOptions): Promise<void> {
     if (options !== undefined) {
-      if (options === null || typeof options !== 'object') {
-        throw new TypeError(`extpoint: start options must be an object such as { pluginDirs: ['./plugins'] }, not ${describe(options)}`);
-      }
+      checkExtensionOptions(options, true);
       if (this.folders !== null) {
         throw new TypeError(
           'extpoint: start(options) gives plugin folders, but this instance already has them; ' +
@@ -288,24 +285,34 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   // -------------------------------------------------------------------------------------------------
   // Flags, profile, health, report
 
-  /** Lets `pluginModule`'s plugin on `module`'s `point` run again. May be set before the plugin exists. */
-  enablePlugin(pluginModule: string, module: string, point: string): void {
-    this.registry.setPluginEnabled(pluginModule, module, point, true);
+  /**
+   * Lets `pluginModule`'s plugin on `module`'s `point` run again. Returns `'applied'`, or `'pending'` when no
+   * such plugin is registered now: the flag is kept and applies when it registers (`report()` lists it).
+   *
+   * @throws TypeError when a name breaks the naming rules; the message says which rule.
+   */
+  enablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
+    return this.registry.setPluginEnabled(pluginModule, module, point, true);
   }
 
-  /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. */
-  disablePlugin(pluginModule: string, module: string, point: string): void {
-    this.registry.setPluginEnabled(pluginModule, module, point, false);
+  /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. Returns as `enablePlugin`. */
+  disablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
+    return this.registry.setPluginEnabled(pluginModule, module, point, false);
   }
 
-  /** Lets a point run again; plugins disabled one by one stay disabled. */
-  enablePoint(module: string, point: string): void {
-    this.registry.setPointEnabled(module, point, true);
+  /**
+   * Lets a point run again; plugins disabled one by one stay disabled. Returns `'applied'`, or `'pending'`
+   * when no module declares the point and no plugin serves it now (the flag is kept for it).
+   *
+   * @throws TypeError when a name breaks the naming rules; the message says which rule.
+   */
+  enablePoint(module: string, point: string): FlagOutcome {
+    return this.registry.setPointEnabled(module, point, true);
   }
 
-  /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. */
-  disablePoint(module: string, point: string): void {
-    this.registry.setPointEnabled(module, point, false);
+  /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. Returns as `enablePoint`. */
+  disablePoint(module: string, point: string): FlagOutcome {
+    return this.registry.setPointEnabled(module, point, false);
   }
 
   /** Switches per-plugin timing of a point on or off; the report shows count, total, max and last. */
@@ -355,6 +362,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       startTime: this.startTime,
       terminateReasons: this.terminateReasons.toArray(),
       loadErrors: this.loadErrors.toArray(),
+      pendingFlags: this.registry.pendingFlags(),
     });
   }
 }

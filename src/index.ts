@@ -12,7 +12,7 @@ import { Extension, type ExtensionOptions } from './extension.js';
 export { Extension } from './extension.js';
 export type { ExtensionOptions, StartOptions, ExtensionEvents, ModuleEvent, PointHandle } from './extension.js';
 export type { PluginInfo, PluginResult, CallOptions } from './core/types.js';
-export type { PipeOptions } from './core/types.js';
+export type { PipeOptions, FlagOutcome, PendingFlag } from './core/types.js';
 export type { Report, PluginRow, PointRow, ExitReasonRow, ReportStatus } from './operator/report.js';
 export type { LoadError, TerminateReason } from './core/history.js';
 export type { PluginProfile } from './calls/slot.js';

@@ -6,6 +6,7 @@
 import type { PointState } from './point.js';
 import { assertCallNames, describe } from '../core/naming.js';
 import { errorText } from '../core/declarations.js';
+import { checkOptions } from '../core/options.js';
 
 /** What a health check reads of the registry: its points and each module's probe. */
 export interface HealthSource {
@@ -98,6 +99,7 @@ export async function checkHealth(
   point?: string,
   opts: HealthOptions = {},
 ): Promise<HealthReport> {
+  checkOptions('health options', opts, ['timeoutMs']);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
   if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
     throw new TypeError(`extpoint: health timeoutMs must be a number of milliseconds from 1 to 2147483647, not ${String(timeoutMs)}`);

@@ -4,6 +4,7 @@
  * plugin modules it needs).
  */
 import { describe, isModuleName } from './naming.js';
+import { checkOptions } from './options.js';
 
 export const DEFAULT_PRIORITY = 100;
 /** The most modules one plugin may depend on. */
@@ -69,6 +70,7 @@ export function readPluginMeta(fn: Function, exportName: string): PluginMeta | s
  */
 export function definePlugin<F extends (args: any) => unknown>(fn: F, options: PluginOptions = {}): F & PluginOptions {
   if (typeof fn !== 'function') throw new TypeError(`extpoint: definePlugin needs a function, not ${describe(fn)}`);
+  checkOptions('definePlugin options', options, ['priority', 'depends']);
   const target = Object.assign(fn, options);
   const checked = readPluginMeta(target, fn.name || 'plugin');
   if (typeof checked === 'string') throw new TypeError(`extpoint: ${checked}`);

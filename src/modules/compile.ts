@@ -10,13 +10,14 @@ import { pathToFileURL } from 'node:url';
 import { transformSync, stop as stopEsbuild } from 'esbuild';
 import { errorStack, errorText } from '../core/thrown.js';
 import { MAX_NESTING, nestingDepth } from './nesting.js';
+import { IMPORT_OPTIONS, quietVmImport } from './vm-import.js';
 
 /** The names a plugin file sees, as in Node's CommonJS wrapper, plus `import.meta` for converted ES modules. */
 const WRAPPER = ['exports', 'require', 'module', '__filename', '__dirname'];
 const IMPORT_META = '__extpoint_import_meta';
 const ESM_WRAPPER = [...WRAPPER, IMPORT_META];
 /** `import()` inside plugin code works as in the host (such imports are Node's, and are not reloaded). */
-const COMPILE_OPTIONS = { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER };
+const COMPILE_OPTIONS = IMPORT_OPTIONS;
 
 /** Every `FileFailure` made: telling one from a thrown value must not run that value's code. */
 const failures = new WeakSet<object>();
@@ -42,6 +43,7 @@ export function isFileFailure(err: unknown): err is FileFailure {
 
 /** Compiles a CommonJS file inside Node's wrapper; throws what V8 throws for bad syntax. */
 export function compileCommonJs(file: string, text: string): (...args: unknown[]) => unknown {
+  quietVmImport();
   return vm.compileFunction(text, WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (...args: unknown[]) => unknown;
 }
 
@@ -73,6 +75,7 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
     }
     throw new FileFailure(file, `syntax error in ES module ${file}${at}: ${text}`);
   }
+  quietVmImport();
   try {
     return vm.compileFunction('"use strict";' + code, ESM_WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (
       ...args: unknown[]

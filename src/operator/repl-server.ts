@@ -141,7 +141,7 @@ function serveSession(extension: ReplTarget, socket: Socket, sessions: Set<Socke
         output: socket,
         terminal: hello.terminal === true,
         color: hello.color === true,
-        banner: `extpoint: attached to process ${process.pid} (node ${extension.node}). In scope: extension, report(), callPlugins(), enablePlugin(), disablePlugin(), ...; .exit leaves (the host keeps running).`,
+        banner: `extpoint: attached to process ${process.pid} (node ${extension.node}). In scope: extension, report(), callPlugins(), enablePlugin(), disablePlugin(), ...; .help lists the commands; .exit leaves (the host keeps running).`,
       });
       repl.once('exit', () => socket.end());
       socket.once('close', () => repl.close());

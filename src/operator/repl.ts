@@ -9,6 +9,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { REPLServer, ReplOptions } from 'node:repl';
 import type { Report } from './report.js';
 import { parseExportName } from '../core/naming.js';
+import { completeCommand, defineCommands, flagSentence, type CommandTarget, type KnownNames } from './repl-commands.js';
 
 /** What a REPL session needs. */
 export interface ReplSessionOptions {
@@ -46,7 +47,7 @@ export const SCOPE_CALLS = [
  */
 export type ReplTarget = { readonly node: string; report(): Report } & {
   [K in (typeof SCOPE_CALLS)[number]]: (...args: never[]) => unknown;
-};
+} & CommandTarget;
 
 /** Which argument of which call is what, for completion. */
 const ARGUMENT_ROLES: Record<string, readonly Role[]> = {
@@ -71,14 +72,6 @@ type Role = 'plugin' | 'module' | 'point';
  */
 const OPEN_CALL = /\b([A-Za-z]+)\(\s*((?:(['"`])[^'"`]*\3\s*,\s*)*)['"`]([^'"`]*)$/;
 const FINISHED_ARG = /(['"`])([^'"`]*)\1/g;
-
-/** The module, point and plugin-module names the extension knows, with who serves what. */
-interface KnownNames {
-  /** `module` -> its points. */
-  points: Map<string, Set<string>>;
-  /** plugin module -> `module` -> points it serves there. */
-  plugins: Map<string, Map<string, Set<string>>>;
-}
 
 function knownNames(extension: ReplTarget): KnownNames {
   const { points: pointRows, plugins: pluginRows } = extension.report();
@@ -162,15 +155,34 @@ function guardResults(repl: REPLServer): void {
   };
 }
 
-/** The session's scope: the extension and its calls, bound to it. */
-function scopeOf(extension: ReplTarget): Record<string, unknown> {
+/** The session's scope: the extension and its calls, bound to it; a flag call that is pending says so on `say`. */
+function scopeOf(extension: ReplTarget, say: (line: string) => void): Record<string, unknown> {
   const scope: Record<string, unknown> = { extension };
   for (const name of SCOPE_CALLS) {
     const method = extension[name] as (...args: unknown[]) => unknown;
     scope[name] = method.bind(extension);
   }
+  for (const [name, enabled, plugin] of FLAG_CALLS) {
+    const method = extension[name] as (...args: string[]) => ReturnType<CommandTarget[typeof name]>;
+    scope[name] = (...args: string[]) => {
+      const outcome = method.apply(extension, args);
+      if (outcome === 'pending') {
+        const [a, b, c] = args as [string, string, string];
+        say(plugin ? flagSentence(outcome, enabled, a, b, c) : flagSentence(outcome, enabled, null, a, b));
+      }
+      return outcome;
+    };
+  }
   return scope;
 }
+
+/** The flag calls in scope: whether each enables, and whether it names a plugin. */
+const FLAG_CALLS = [
+  ['enablePlugin', true, true],
+  ['disablePlugin', false, true],
+  ['enablePoint', true, false],
+  ['disablePoint', false, false],
+] as const;
 
 /**
  * Feeds piped (non-terminal) input to the REPL one line at a time, each after the previous line has
@@ -244,8 +256,10 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
     preview: false,
   };
   const repl = start(replOptions);
-  Object.assign(repl.context, scopeOf(extension));
-  repl.on('reset', (context: object) => Object.assign(context, scopeOf(extension))); // after .clear
+  const say = (line: string) => options.output.write(line + '\n');
+  Object.assign(repl.context, scopeOf(extension, say));
+  repl.on('reset', (context: object) => Object.assign(context, scopeOf(extension, say))); // after .clear
+  defineCommands(repl, extension, options.color);
   guardResults(repl);
   // readline forwards its input's errors (a vanished operator's socket) to the REPL: end only this session.
   repl.on('error', () => repl.close());
@@ -256,7 +270,7 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
   completable.completer = (line: string, callback: Callback) => {
     let ours: [string[], string] | null = null;
     try {
-      ours = completeNames(extension, line);
+      ours = completeCommand(knownNames(extension), line) ?? completeNames(extension, line);
     } catch {
       ours = null;
     }

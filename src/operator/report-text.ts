@@ -147,6 +147,14 @@ export function renderReport(report: ReportData, { color }: RenderOptions): stri
     }
   }
 
+  if (status.pendingFlags.length > 0) {
+    out.push('', bold(`pending flags (${status.pendingFlags.length})`));
+    for (const f of status.pendingFlags) {
+      const what = f.kind === 'plugin' ? 'its plugin is' : 'the point is';
+      out.push(`  ${yellow(`${f.module} ${f.fn}`)} ${f.node}: ${f.enabled ? 'enable' : 'disable'}, kept: ${what} not registered now`);
+    }
+  }
+
   if (status.terminateReasons.length > 0) {
     const t = status.terminateReasons[status.terminateReasons.length - 1]!;
     out.push('', `${bold('last terminate')} #${t.n} at ${t.at.toISOString()}: ${oneLine(t.reason)}`);

@@ -8,6 +8,7 @@ import { PointState } from '../calls/point.js';
 import type { PluginSlot } from '../calls/slot.js';
 import { assertCallNames, describe, isModuleName } from '../core/naming.js';
 import type { Declarations, ExportProblem } from '../core/declarations.js';
+import type { FlagOutcome, PendingFlag } from '../core/types.js';
 
 /** A plugin slot of one of the registry's points. */
 type PointSlot = PluginSlot<PointState>;
@@ -58,6 +59,9 @@ export class Registry {
     // The key, and the names the point builds from it (its _Extension and _Plugin export names).
     sizeCalculation: (p) => 3 * (p.module.length + p.point.length) + 32,
   });
+  /** Plugin slots and points that a flag call has set: the ones `pendingFlags` looks at. */
+  private readonly flaggedSlots = new Set<PointSlot>();
+  private readonly flaggedPoints = new Set<PointState>();
   /** Plugin slots that carry dependencies; holds are recomputed over these only. */
   private readonly dependent = new Set<PointSlot>();
 
@@ -189,8 +193,11 @@ export class Registry {
     }
   }
 
-  /** Sets a plugin's flag; it may be set before the plugin exists and applies when it appears. */
-  setPluginEnabled(pluginModule: string, module: string, point: string, enabled: boolean, node = this.node): void {
+  /**
+   * Sets a plugin's flag; it may be set before the plugin exists and applies when it appears. Says whether
+   * the plugin is registered now (`'applied'`) or the flag waits for it (`'pending'`).
+   */
+  setPluginEnabled(pluginModule: string, module: string, point: string, enabled: boolean, node = this.node): FlagOutcome {
     if (!isModuleName(pluginModule)) {
       throw new TypeError(
         `extpoint: invalid plugin module name ${describe(pluginModule)}: a module name is 1 to 255 letters, digits, _ - . or $`,
@@ -198,17 +205,42 @@ export class Registry {
     }
     const p = this.pin(module, point);
     const slot = p.slot(pluginModule, node);
-    if (slot.enabled === enabled) return;
-    slot.enabled = enabled;
-    this.settle(new Set([p]));
+    this.flaggedSlots.add(slot);
+    if (slot.enabled !== enabled) {
+      slot.enabled = enabled;
+      this.settle(new Set([p]));
+    }
+    return slot.impl !== null ? 'applied' : 'pending';
   }
 
-  /** Sets a point's flag, independent of its plugins' own flags. */
-  setPointEnabled(module: string, point: string, enabled: boolean): void {
+  /**
+   * Sets a point's flag, independent of its plugins' own flags. `'applied'` when the point is declared or
+   * has plugins now, `'pending'` when the flag waits for it.
+   */
+  setPointEnabled(module: string, point: string, enabled: boolean): FlagOutcome {
     const p = this.pin(module, point);
-    if (p.enabled === enabled) return;
-    p.enabled = enabled;
-    p.invalidate();
+    this.flaggedPoints.add(p);
+    if (p.enabled !== enabled) {
+      p.enabled = enabled;
+      p.invalidate();
+    }
+    return present(p) ? 'applied' : 'pending';
+  }
+
+  /** Flags set for plugins and points that are not registered now, sorted by module, export name and node. */
+  pendingFlags(): PendingFlag[] {
+    const flags: PendingFlag[] = [];
+    for (const slot of this.flaggedSlots) {
+      if (slot.impl !== null) continue;
+      const { fn, module, node } = slot.info;
+      flags.push({ kind: 'plugin', fn, module, node, enabled: slot.enabled });
+    }
+    for (const p of this.flaggedPoints) {
+      if (!present(p)) flags.push({ kind: 'point', fn: p.fn, module: p.module, node: p.node, enabled: p.enabled });
+    }
+    const order = (a: PendingFlag, b: PendingFlag) =>
+      a.module !== b.module ? (a.module < b.module ? -1 : 1) : a.fn !== b.fn ? (a.fn < b.fn ? -1 : 1) : a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
+    return flags.sort(order);
   }
 
   /** Switches per-plugin timing of a point on or off. */
@@ -291,4 +323,11 @@ export class Registry {
     }
     return null;
   }
+}
+
+/** A point is registered while a module declares it or a plugin serves it. */
+function present(p: PointState): boolean {
+  if (p.declaredBy !== null) return true;
+  for (const slot of p.slots.values()) if (slot.impl !== null) return true;
+  return false;
 }
