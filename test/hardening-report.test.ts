@@ -130,7 +130,10 @@ describe('every formatter of the report, whatever a plugin threw', () => {
 
   it('survives a hostile stop or restart reason', async () => {
     const ext = await hostileHost();
-    const trap = ext.callPluginsSync('hostile', 'give', 'trap')[0]!.data;
+    const boom = () => {
+      throw new Error('trap');
+    };
+    const trap = new Proxy({}, { get: boom, getPrototypeOf: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, has: boom });
     await ext.restart(trap);
     await ext.restart(10n);
     const text = String(ext.report());
@@ -209,7 +212,8 @@ const OPERATOR_LINES = [
   'throw callPluginsSync("hostile", "give", "selfish")[0].data',
   'throw callPluginsSync("hostile", "give", "badStack")[0].data',
   'throw callPluginsSync("hostile", "give", "badMessage")[0].data',
-  'throw callPluginsSync("hostile", "give", "trap")[0].data',
+  'throw new Proxy({}, { get() { throw new Error("get") }, getPrototypeOf() { throw new Error("proto") } })',
+  'new Proxy({}, { get() { throw new Error("get") }, getPrototypeOf() { throw new Error("proto") } })',
   'throw callPluginsSync("hostile", "give", "escapes")[0].data',
   '"alive " + (40 + 2)',
   '.exit',
