@@ -9,6 +9,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { REPLServer, ReplOptions } from 'node:repl';
 import type { Report } from './report.js';
 import { parseExportName } from '../core/naming.js';
+import { guardErrorPrinting, isThenable, printableThrow, replWriter } from './repl-printing.js';
 
 /** What a REPL session needs. */
 export interface ReplSessionOptions {
@@ -154,10 +155,8 @@ function guardResults(repl: REPLServer): void {
   const evaluate = repl.eval;
   (repl as { eval: typeof repl.eval }).eval = function (this: REPLServer, code, context, file, finish: Finish) {
     evaluate.call(this, code, context, file, (err: Error | null, result?: unknown) => {
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        Promise.resolve(result).catch(() => {});
-      }
-      finish(err, result);
+      if (isThenable(result)) Promise.resolve(result).catch(() => {});
+      finish(printableThrow(err) as Error | null, result);
     });
   };
 }
@@ -233,8 +232,10 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
   const piped = !options.terminal;
   const input = piped ? new PassThrough() : options.input;
   if (options.banner !== undefined) options.output.write(options.banner.endsWith('\n') ? options.banner : options.banner + '\n');
+  const errors = new SessionErrors();
   const replOptions: ReplOptions & { domain: SessionErrors } = {
-    domain: new SessionErrors(),
+    domain: errors,
+    writer: replWriter(options.color),
     input,
     output: options.output,
     terminal: options.terminal,
@@ -247,6 +248,7 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
   Object.assign(repl.context, scopeOf(extension));
   repl.on('reset', (context: object) => Object.assign(context, scopeOf(extension))); // after .clear
   guardResults(repl);
+  guardErrorPrinting(repl, errors);
   // readline forwards its input's errors (a vanished operator's socket) to the REPL: end only this session.
   repl.on('error', () => repl.close());
 
