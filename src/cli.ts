@@ -26,7 +26,7 @@ const MAIN_USAGE = `Usage: extpoint <command> [options]
 Look inside extension points and their plugins, from plugin folders or a running host.
 
 Commands:
-  report [--plugins DIR ...] [--json]   load plugin folders and print the report (filters: report --help)
+  report [--plugins DIR ...] [--json]   load plugin folders and print the report
   check DIR ...                         validate plugin files; exit status 1 on any problem
   repl [--plugins DIR ...]              a REPL with the extension and its calls in scope
   attach SOCKET                         a REPL inside a running host that called serveRepl(SOCKET)

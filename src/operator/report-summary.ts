@@ -104,11 +104,11 @@ export function renderSummary(
   if (failing.length > 0) {
     const last = new Map<string, ExitReasonRow>();
     for (const e of status.exitReasons) last.set(keyOf(e), e);
-    out.push('', bold(`failing plugins (${failing.length}), most exits first`));
+    out.push('', bold(`failing plugins (${failing.length}), most exits first, each with its last exit`));
     for (const p of failing.slice(0, FAILING_SHOWN)) {
       const reason = last.get(keyOf(p));
-      const why = reason === undefined ? '' : `, last: ${oneLine(reason.reason, WIDTH)}`;
-      out.push(red(fit(`  ${esc(p.module)} ${esc(p.fn)}  ${plural(p.exit, 'exit')}${why}`)));
+      const why = reason === undefined ? '' : `: ${oneLine(reason.reason, WIDTH)}`;
+      out.push(red(fit(`  ${esc(p.module)} ${esc(p.fn)} (${plural(p.exit, 'exit')})${why}`)));
     }
     if (failing.length > FAILING_SHOWN) out.push(more(failing.length - FAILING_SHOWN, 'failing', FAILING_HINT[hints]));
   }
