@@ -134,7 +134,7 @@ Exit status: 0 no problem, 1 at least one problem, 2 usage error.
 
 Starts a REPL (top-level await works) on the process-wide \`extension\` of extpoint, which loads and
 watches the plugin folders; a host module you import in the session uses that same instance. In scope:
-${wrap(`extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}.`, 104)}
+${wrap(`extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}, and jsonReport(report) for the report as data.`, 104)}
 Tab completes module and point names inside the quotes of those calls. .exit or Ctrl+D leaves.
 
 Options:

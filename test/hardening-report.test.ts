@@ -215,12 +215,14 @@ const OPERATOR_LINES = [
   'throw new Proxy({}, { get() { throw new Error("get") }, getPrototypeOf() { throw new Error("proto") } })',
   'new Proxy({}, { get() { throw new Error("get") }, getPrototypeOf() { throw new Error("proto") } })',
   'throw callPluginsSync("hostile", "give", "escapes")[0].data',
+  '"json " + typeof jsonReport(report({ failing: true })).status.exitReasons[0].reason.stack',
   '"alive " + (40 + 2)',
   '.exit',
 ].join('\n') + '\n';
 
 function expectSurvivedSession(out: string): void {
   expect(out).toContain("'alive 42'");
+  expect(out).toContain("'json string'"); // the JSON report is in the session's scope
   expect(out).toMatch(/hostile hostile_throw_Plugin #\d+ at \S+: /); // the report printed
   for (const sequence of PLUGIN_SEQUENCES) expect(out).not.toContain(sequence);
   expect(out).not.toMatch(RAW_CONTROL);

@@ -10,6 +10,7 @@ import type { REPLServer, ReplOptions } from 'node:repl';
 import type { Report } from './report.js';
 import { parseExportName } from '../core/naming.js';
 import { guardErrorPrinting, isThenable, printableThrow, replWriter } from './repl-printing.js';
+import { jsonReport } from './report-json.js';
 
 /** What a REPL session needs. */
 export interface ReplSessionOptions {
@@ -161,9 +162,9 @@ function guardResults(repl: REPLServer): void {
   };
 }
 
-/** The session's scope: the extension and its calls, bound to it. */
+/** The session's scope: the extension and its calls, bound to it, and `jsonReport` for the report as data. */
 function scopeOf(extension: ReplTarget): Record<string, unknown> {
-  const scope: Record<string, unknown> = { extension };
+  const scope: Record<string, unknown> = { extension, jsonReport };
   for (const name of SCOPE_CALLS) {
     const method = extension[name] as (...args: unknown[]) => unknown;
     scope[name] = method.bind(extension);
