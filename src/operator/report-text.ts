@@ -12,8 +12,6 @@ import { escapeControls as esc, oneLine } from './safe-text.js';
 import { painter, plural, table } from './terminal-text.js';
 import { renderSummary, SCREEN_LINES } from './report-summary.js';
 
-export { oneLine } from './safe-text.js';
-
 /** How to render a report as text. */
 export interface RenderOptions {
   /** ANSI colour: the caller decides (see `colorsFor`). */
