@@ -223,6 +223,7 @@ const OPERATOR_LINES = [
 function expectSurvivedSession(out: string): void {
   expect(out).toContain("'alive 42'");
   expect(out).toContain("'json string'"); // the JSON report is in the session's scope
+  expect(out).toContain("message: 'bad stack'"); // a result that inspect cannot show is shown as data
   expect(out).toMatch(/hostile hostile_throw_Plugin #\d+ at \S+: /); // the report printed
   for (const sequence of PLUGIN_SEQUENCES) expect(out).not.toContain(sequence);
   expect(out).not.toMatch(RAW_CONTROL);

@@ -7,7 +7,35 @@
 import { inspect, types, type InspectOptions } from 'node:util';
 import type { EventEmitter } from 'node:events';
 import type { REPLServer } from 'node:repl';
-import { kindOf, oneLine, printable } from './safe-text.js';
+import { escapeControls, kindOf, oneLine, tryInspect, unshowable } from './safe-text.js';
+import { toJson } from './report-json.js';
+
+/** An SGR sequence: the colours and styles `util.inspect` writes. */
+const SGR = /\u001b\[\d+(?:;\d+)*m/g;
+
+/**
+ * `util.inspect` for the REPL, never throwing: a value whose inspection throws (an error whose `stack`
+ * getter throws, somewhere inside a call's results) is shown as its JSON-safe data instead, under a note.
+ */
+function inspectForRepl(value: unknown, options: InspectOptions): string {
+  const text = tryInspect(value, options);
+  if (text !== null) return text;
+  const data = tryInspect(toJson(value), options);
+  return data === null ? unshowable(value) : `// inspecting this value threw; here it is as data:\n${data}`;
+}
+
+/**
+ * A value as the REPL prints it: `util.inspect` with `options`, never throwing, control characters
+ * escaped (newlines kept). Colours stay only when the value's text has no control character of its own,
+ * so that every escape sequence in the output is one that inspect wrote.
+ */
+export function printable(value: unknown, options: InspectOptions): string {
+  const plain = inspectForRepl(value, { ...options, colors: false });
+  const escaped = escapeControls(plain, true);
+  if (options.colors !== true || escaped !== plain) return escaped;
+  const coloured = inspectForRepl(value, options);
+  return coloured.replace(SGR, '') === plain ? coloured : escaped;
+}
 
 /** The REPL's writer: Node's own options for the REPL (proxies shown, not run), colour as the session asks. */
 export function replWriter(color: boolean): ((value: unknown) => string) & { options: InspectOptions } {

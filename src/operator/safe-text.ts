@@ -68,10 +68,9 @@ export function kindOf(value: unknown): string {
   return className(value as object) ?? (type === 'function' ? 'function' : 'object');
 }
 
-/** `util.inspect`, except that it never throws: a value that cannot be shown is described instead. */
-export function safeInspect(value: unknown, options: InspectOptions = {}): string {
-  // First as asked; then without the values' own inspect methods (one that throws spoils only itself);
-  // then, when even reading the value throws (an error whose stack getter throws), a description.
+/** `util.inspect`, or null when the value's own code throws while being shown. */
+export function tryInspect(value: unknown, options: InspectOptions = {}): string | null {
+  // First as asked; then without the values' own inspect methods (one that throws spoils only itself).
   for (const attempt of [options, { ...options, customInspect: false }]) {
     try {
       const text = inspect(value, attempt);
@@ -80,7 +79,17 @@ export function safeInspect(value: unknown, options: InspectOptions = {}): strin
       // the value's own code threw while being shown
     }
   }
+  return null;
+}
+
+/** What a value that cannot be shown is shown as. */
+export function unshowable(value: unknown): string {
   return `[${kindOf(value)} that cannot be shown: inspecting it threw]`;
+}
+
+/** `util.inspect`, except that it never throws: a value that cannot be shown is described instead. */
+export function safeInspect(value: unknown, options: InspectOptions = {}): string {
+  return tryInspect(value, options) ?? unshowable(value);
 }
 
 /** `value[key]`, or a note saying that reading it threw. */
@@ -142,20 +151,4 @@ export function oneLine(value: unknown, max = 160): string {
   else text = safeInspect(value, { depth: 2, breakLength: Infinity, showProxy: false });
   text = escapeControls(text.replace(/(?:\r?\n|[ \t])+/g, ' ').trim());
   return clip(text, max);
-}
-
-/** An SGR sequence: the colours and styles `util.inspect` and `util.styleText` write. */
-const SGR = /\u001b\[\d+(?:;\d+)*m/g;
-
-/**
- * A value as the REPL prints it: `util.inspect` with `options`, never throwing, control characters
- * escaped (newlines kept). Colours stay only when the value's text has no control character of its own,
- * so that every escape sequence in the output is one that inspect wrote.
- */
-export function printable(value: unknown, options: InspectOptions): string {
-  const plain = safeInspect(value, { ...options, colors: false });
-  const escaped = escapeControls(plain, true);
-  if (options.colors !== true || escaped !== plain) return escaped;
-  const coloured = safeInspect(value, options);
-  return coloured.replace(SGR, '') === plain ? coloured : escaped;
 }
