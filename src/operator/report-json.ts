@@ -77,8 +77,10 @@ function convert(value: unknown, walk: Walk, depth: number): Json {
       return null;
     case 'symbol':
       return clip(String(value), MAX_STRING);
-    case 'function':
-      return described(value);
+    case 'function': {
+      const name = types.isProxy(value) ? undefined : (Object.getOwnPropertyDescriptor(value, 'name')?.value as unknown);
+      return typeof name === 'string' && name !== '' ? `[${kindOf(value)} ${clip(name, 100)}]` : described(value);
+    }
   }
   if (value === null) return null;
   const object = value as object;
