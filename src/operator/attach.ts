@@ -12,7 +12,7 @@ export interface AttachStreams {
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
-  /** ANSI colour in results (the caller applies NO_COLOR). */
+  /** ANSI colour in results: the caller decides (the CLI with colorsFor: FORCE_COLOR, NO_COLOR, TERM). */
   color: boolean;
 }
 

@@ -18,7 +18,7 @@ export interface ReplSessionOptions {
   output: Writable;
   /** Whether the other side is a terminal (line editing, tab completion, raw keys). */
   terminal: boolean;
-  /** ANSI colours in results: only for a terminal and without NO_COLOR. */
+  /** ANSI colours in results: only for a terminal that has them (see colorsFor in terminal-text). */
   color: boolean;
   /** The prompt; default `'extpoint> '`. */
   prompt?: string;
