@@ -147,8 +147,12 @@ describe('the summary first screen', () => {
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
   });
 
-  it('fits in 40 lines of 80 columns with long names and long reasons too', () => {
-    const lines = String(bigHost(true).report()).split('\n');
+  it('fits in 40 lines of 80 columns with long names, long reasons, load errors and a terminate too', async () => {
+    const ext = bigHost(true);
+    for (let i = 0; i < 20; i++) ext.registerModule(`refused${i}${'z'.repeat(200)}`, { [`host0_p${i % 5}_Plugin`]: 42 });
+    await ext.restart(`restarted ${'because '.repeat(30)}`);
+    expect(ext.report().status.loadErrors).toHaveLength(20);
+    const lines = String(ext.report()).split('\n');
     expect(lines.length).toBeLessThanOrEqual(40);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
   });

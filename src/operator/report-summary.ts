@@ -15,10 +15,12 @@ export const SCREEN_LINES = 40;
 /** The widest line of a summary. */
 const WIDTH = 80;
 /** Rows shown per section before `… N more`. */
-const MODULES_SHOWN = 8;
+const MODULES_SHOWN = 7;
 const FAILING_SHOWN = 5;
 const OFF_SHOWN = 3;
 const LOAD_ERRORS_SHOWN = 3;
+/** The widest a module or export name gets in a summary line. */
+const NAME_WIDTH = 28;
 
 interface ModuleLine {
   module: string;
@@ -86,19 +88,21 @@ export function renderSummary(
   const { status, plugins, points } = report;
   const out = [...options.headLines];
   const more = (n: number, what: string, how = '') => dim(fit(`  … ${n} more ${what}${how === '' ? '' : `: ${how}`}`));
+  /** A name in a summary line: escaped, and short enough to leave room for what follows it. */
+  const name = (text: string) => clip(esc(text), NAME_WIDTH);
 
   const modules = byModule(report);
   out.push('', bold(fit(`points by module (a summary: every row takes ${options.fullLines} lines)`)));
   const rows = modules
     .slice(0, MODULES_SHOWN)
-    .map((m) => [clip(esc(m.module), 28), String(m.points.size), String(m.plugins), String(m.failing), String(m.off), String(m.ok), String(m.exit)]);
+    .map((m) => [name(m.module), String(m.points.size), String(m.plugins), String(m.failing), String(m.off), String(m.ok), String(m.exit)]);
   const lines = table(['module', 'points', 'plugins', 'failing', 'off', 'ok', 'exit'], rows, new Set([1, 2, 3, 4, 5, 6]));
   out.push(dim(fit(`  ${lines[0]!}`)));
   lines.slice(1).forEach((l, i) => {
     const m = modules[i]!;
     out.push((m.failing > 0 ? red : m.off > 0 ? yellow : (t: string) => t)(fit(`  ${l}`)));
   });
-  if (modules.length > MODULES_SHOWN) out.push(more(modules.length - MODULES_SHOWN, 'modules'));
+  if (modules.length > MODULES_SHOWN) out.push(more(modules.length - MODULES_SHOWN, modules.length - MODULES_SHOWN === 1 ? 'module' : 'modules'));
 
   const failing = plugins.filter((p) => p.exit > 0).sort((a, b) => b.exit - a.exit || (keyOf(a) < keyOf(b) ? -1 : 1));
   if (failing.length > 0) {
@@ -108,16 +112,16 @@ export function renderSummary(
     for (const p of failing.slice(0, FAILING_SHOWN)) {
       const reason = last.get(keyOf(p));
       const why = reason === undefined ? '' : `: ${oneLine(reason.reason, WIDTH)}`;
-      out.push(red(fit(`  ${esc(p.module)} ${esc(p.fn)} (${plural(p.exit, 'exit')})${why}`)));
+      out.push(red(fit(`  ${name(p.module)} ${name(p.fn)} (${plural(p.exit, 'exit')})${why}`)));
     }
     if (failing.length > FAILING_SHOWN) out.push(more(failing.length - FAILING_SHOWN, 'failing', FAILING_HINT[hints]));
   }
 
   const off: string[] = [
-    ...points.filter((p) => !p.enabled).map((p) => `  point ${esc(p.fn)}  disabled`),
+    ...points.filter((p) => !p.enabled).map((p) => `  point ${name(p.fn)}  disabled`),
     ...plugins
       .filter((p: PluginRow) => !p.enabled || p.heldBy !== null)
-      .map((p) => `  ${esc(p.module)} ${esc(p.fn)}  ${!p.enabled ? 'disabled' : `held by ${esc(p.heldBy!)}`}`),
+      .map((p) => `  ${name(p.module)} ${name(p.fn)}  ${!p.enabled ? 'disabled' : `held by ${name(p.heldBy!)}`}`),
   ];
   if (off.length > 0) {
     out.push('', bold(`disabled or held (${off.length})`));
@@ -131,7 +135,7 @@ export function renderSummary(
       const where = e.file ?? (e.module !== undefined ? `module ${e.module}` : 'unknown');
       // A loader's message often starts with the file's path: say it once.
       const message = e.file !== undefined && e.message.startsWith(e.file) ? e.message.slice(e.file.length).replace(/^[:\s]+/, '') : e.message;
-      out.push(red(fit(`  ${esc(where)}: ${oneLine(message, WIDTH)}`)));
+      out.push(red(fit(`  ${clip(esc(where), 2 * NAME_WIDTH)}: ${oneLine(message, WIDTH)}`)));
     }
     if (status.loadErrors.length > LOAD_ERRORS_SHOWN) {
       out.push(more(status.loadErrors.length - LOAD_ERRORS_SHOWN, 'load errors', FAILING_HINT[hints]));
@@ -141,6 +145,12 @@ export function renderSummary(
   if (status.terminateReasons.length > 0) {
     const t = status.terminateReasons[status.terminateReasons.length - 1]!;
     out.push('', fit(`last terminate #${t.n} at ${t.at.toISOString()}: ${oneLine(t.reason, WIDTH)}`));
+  }
+
+  // Flags kept for plugins or points not registered now, where the report lists them: counted here.
+  const pending = (status as { pendingFlags?: unknown }).pendingFlags;
+  if (Array.isArray(pending) && pending.length > 0) {
+    out.push('', yellow(fit(`pending flags (${pending.length}): kept for plugins or points not registered now`)));
   }
 
   out.push('', ...HINTS[hints].map((h) => dim(h)));
