@@ -9,6 +9,7 @@ import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type Terminate
 import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
 import { describe, isModuleName } from './core/naming.js';
 import { buildReport, type Report } from './operator/report.js';
+import type { ReportOptions } from './operator/report-filter.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
 import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
@@ -355,14 +356,25 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     };
   }
 
-  /** The framework's status, plugins and points, as data that prints as tables in the REPL. */
-  report(): Report {
-    return buildReport(this.registry, {
-      startCount: this.startCount,
-      startTime: this.startTime,
-      terminateReasons: this.terminateReasons.toArray(),
-      loadErrors: this.loadErrors.toArray(),
-      pendingFlags: this.registry.pendingFlags(),
-    });
+  /**
+   * The framework's status, plugins and points, as data that prints as tables in the REPL (a summary when
+   * longer than a screen) and as JSON-safe data through `JSON.stringify`. Filters narrow it:
+   * `report({ failing: true })`, `report({ point: 'billing/checkout' })`, `report({ module: 'billing' })`,
+   * `report({ node: 'local' })`; `report({ all: true })` prints every row.
+   *
+   * @throws TypeError for an unknown filter (naming the one meant) or a filter of the wrong shape.
+   */
+  report(options?: ReportOptions): Report {
+    return buildReport(
+      this.registry,
+      {
+        startCount: this.startCount,
+        startTime: this.startTime,
+        terminateReasons: this.terminateReasons.toArray(),
+        loadErrors: this.loadErrors.toArray(),
+        pendingFlags: this.registry.pendingFlags(),
+      },
+      options,
+    );
   }
 }

@@ -5,13 +5,14 @@
  */
 import { createConnection } from 'node:net';
 import type { AttachHello } from './repl-server.js';
+import { escapeControls } from './safe-text.js';
 
 /** The streams of the attaching side. */
 export interface AttachStreams {
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
-  /** ANSI colour in results (the caller applies NO_COLOR). */
+  /** ANSI colour in results: the caller decides (the CLI with colorsFor: FORCE_COLOR, NO_COLOR, TERM). */
   color: boolean;
 }
 
@@ -50,10 +51,10 @@ export function attach(path: string, io: AttachStreams): Promise<number> {
 
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {
-        io.stderr.write(`extpoint attach: ${explain(path, err)}\n`);
+        io.stderr.write(`extpoint attach: ${escapeControls(explain(path, err))}\n`);
         finish(1);
       } else {
-        io.stderr.write(`\nextpoint attach: connection lost: ${err.message}\n`);
+        io.stderr.write(`\nextpoint attach: connection lost: ${escapeControls(err.message)}\n`);
         finish(1);
       }
     });

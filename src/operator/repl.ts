@@ -10,6 +10,8 @@ import type { REPLServer, ReplOptions } from 'node:repl';
 import type { Report } from './report.js';
 import { parseExportName } from '../core/naming.js';
 import { completeCommand, defineCommands, flagSentence, type CommandTarget, type KnownNames } from './repl-commands.js';
+import { guardErrorPrinting, isThenable, printableThrow, replWriter } from './repl-printing.js';
+import { jsonReport } from './report-json.js';
 
 /** What a REPL session needs. */
 export interface ReplSessionOptions {
@@ -17,7 +19,7 @@ export interface ReplSessionOptions {
   output: Writable;
   /** Whether the other side is a terminal (line editing, tab completion, raw keys). */
   terminal: boolean;
-  /** ANSI colours in results: only for a terminal and without NO_COLOR. */
+  /** ANSI colours in results: only for a terminal that has them (see colorsFor in terminal-text). */
   color: boolean;
   /** The prompt; default `'extpoint> '`. */
   prompt?: string;
@@ -147,17 +149,15 @@ function guardResults(repl: REPLServer): void {
   const evaluate = repl.eval;
   (repl as { eval: typeof repl.eval }).eval = function (this: REPLServer, code, context, file, finish: Finish) {
     evaluate.call(this, code, context, file, (err: Error | null, result?: unknown) => {
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        Promise.resolve(result).catch(() => {});
-      }
-      finish(err, result);
+      if (isThenable(result)) Promise.resolve(result).catch(() => {});
+      finish(printableThrow(err) as Error | null, result);
     });
   };
 }
 
-/** The session's scope: the extension and its calls, bound to it; a flag call that is pending says so on `say`. */
+/** The session's scope: the extension and its calls, bound to it, and `jsonReport` for the report as data; a flag call that is pending says so on `say`. */
 function scopeOf(extension: ReplTarget, say: (line: string) => void): Record<string, unknown> {
-  const scope: Record<string, unknown> = { extension };
+  const scope: Record<string, unknown> = { extension, jsonReport };
   for (const name of SCOPE_CALLS) {
     const method = extension[name] as (...args: unknown[]) => unknown;
     scope[name] = method.bind(extension);
@@ -245,8 +245,10 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
   const piped = !options.terminal;
   const input = piped ? new PassThrough() : options.input;
   if (options.banner !== undefined) options.output.write(options.banner.endsWith('\n') ? options.banner : options.banner + '\n');
+  const errors = new SessionErrors();
   const replOptions: ReplOptions & { domain: SessionErrors } = {
-    domain: new SessionErrors(),
+    domain: errors,
+    writer: replWriter(options.color),
     input,
     output: options.output,
     terminal: options.terminal,
@@ -261,6 +263,7 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
   repl.on('reset', (context: object) => Object.assign(context, scopeOf(extension, say))); // after .clear
   defineCommands(repl, extension, options.color);
   guardResults(repl);
+  guardErrorPrinting(repl, errors);
   // readline forwards its input's errors (a vanished operator's socket) to the REPL: end only this session.
   repl.on('error', () => repl.close());
 
