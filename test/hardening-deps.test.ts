@@ -14,6 +14,15 @@ import { createExtension, type Extension } from '../src/index.js';
 const make = () => createExtension({ scanLoaded: false });
 const plug = <F extends (x: any) => unknown>(fn: F, props: Record<string, unknown>) => Object.assign(fn, props);
 const ran = (ext: Extension, module = 'h', point = 'p') => ext.callPluginsSync(module, point).map((r) => r.info.module);
+/** A small seeded generator (mulberry32): the same sequence on every run. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
 const heldBy = (ext: Extension, module: string) => ext.report().plugins.find((p) => p.module === module)?.heldBy;
 
 describe('holds follow the current metadata (item 1)', () => {
@@ -100,6 +109,75 @@ describe('holds follow the current metadata (item 1)', () => {
   });
 });
 
+describe('holds match a from-scratch computation after any sequence of changes (items 1 and 2)', () => {
+  it('2,000 random registrations, reloads, removals and flag changes over 30 modules', () => {
+    const ext = make();
+    const random = seeded(2);
+    const rnd = (n: number) => Math.floor(random() * n);
+    const M = 30;
+    const points = ['p', 'q', 'r'];
+    type Plugin = { point: string; depends: string[] };
+    const model = new Map<number, { plugins: Plugin[]; refused: number }>();
+    const enabled = new Map<string, boolean>();
+    const flag = (i: number, point: string) => enabled.get(`m${i}|${point}`) ?? true;
+
+    for (let step = 0; step < 2000; step++) {
+      const i = rnd(M);
+      const op = rnd(10);
+      if (op < 6) {
+        // (re)register m<i>: plugins on distinct points, depending only on lower-numbered modules (no cycles)
+        const exportsOf: Record<string, unknown> = {};
+        const plugins: Plugin[] = [];
+        let refused = 0;
+        for (const point of points) {
+          if (rnd(2) === 0) continue;
+          const depends: string[] = [];
+          for (let j = 0; j < i; j++) if (rnd(6) === 0) depends.push(`m${j}`);
+          if (rnd(10) === 0) depends.push('never');
+          if (rnd(8) === 0) {
+            exportsOf[`h_${point}_Plugin`] = plug(() => i, { depends, priority: 500 });
+            refused++;
+          } else {
+            exportsOf[`h_${point}_Plugin`] = plug(() => i, { depends });
+            plugins.push({ point, depends });
+          }
+        }
+        ext.registerModule(`m${i}`, exportsOf);
+        model.set(i, { plugins, refused });
+      } else if (op < 8) {
+        ext.unregisterModule(`m${i}`);
+        model.delete(i);
+      } else {
+        const point = points[rnd(points.length)]!;
+        const on = !flag(i, point);
+        enabled.set(`m${i}|${point}`, on);
+        if (on) ext.enablePlugin(`m${i}`, 'h', point);
+        else ext.disablePlugin(`m${i}`, 'h', point);
+      }
+
+      // The reference: modules in index order are in dependency order.
+      const satisfied = new Set<string>();
+      const expected: Array<[string, string, string | null]> = [];
+      for (let j = 0; j < M; j++) {
+        const record = model.get(j);
+        if (record === undefined) continue;
+        let runs = false;
+        for (const plugin of record.plugins) {
+          const held = plugin.depends.find((d) => !satisfied.has(d)) ?? null;
+          expected.push([`m${j}`, plugin.point, held]);
+          if (held === null && flag(j, plugin.point)) runs = true;
+        }
+        if (record.plugins.length > 0 ? runs : record.refused === 0) satisfied.add(`m${j}`);
+      }
+      const actual = ext
+        .report()
+        .plugins.map((row): [string, string, string | null] => [row.module, row.fn.split('_')[1]!, row.heldBy]);
+      const key = (x: [string, string, string | null]) => `${x[0]} ${x[1]}`;
+      expect(actual.sort((a, b) => (key(a) < key(b) ? -1 : 1))).toEqual(expected.sort((a, b) => (key(a) < key(b) ? -1 : 1)));
+    }
+  });
+});
+
 describe('a dependency is satisfied only by a module that loaded (item 2)', () => {
   it('a dependency whose only plugin has a bad priority holds its dependents', () => {
     const ext = make();
@@ -157,6 +235,7 @@ describe('health of what is not known (item 4)', () => {
     await expect(ext.health('host', 'chekout')).rejects.toThrow(/"host".*"chekout"|host\.chekout|host_chekout/);
     await expect(ext.health('host', 'chekout')).rejects.toThrow(/unknown|not known/);
     await expect(ext.health('nohost', 'checkout')).rejects.toThrow(/unknown|not known/);
+    await expect(ext.health('host', 'chekout')).rejects.toMatchObject({ code: 'EUNKNOWN' });
     expect((await ext.health('host', 'checkout')).healthy).toBe(true);
   });
 
@@ -279,8 +358,7 @@ describe('long dependency chains and cycles (item 16)', () => {
 
   it('registers the chain in a shuffled order: exactly the unbroken prefix runs at every step', () => {
     const ext = make();
-    let seed = 16;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = seeded(16);
     const order = inOrder(N).map((_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -317,6 +395,19 @@ describe('long dependency chains and cycles (item 16)', () => {
     expect(message.length).toBeLessThan(1000);
     // the previous version of m0 stays, and the chain still runs
     expect(ran(ext)).toEqual(inOrder(N));
+  });
+
+  it(`orders ${N} plugins that all wait for one root on the same point: root first, then by priority and name`, () => {
+    const ext = make();
+    const t0 = performance.now();
+    for (let i = 1; i <= N; i++) {
+      ext.registerModule(name(i), { h_p_Plugin: plug(() => i, { depends: ['root'], priority: i % 3 }) });
+    }
+    ext.registerModule('root', { h_p_Plugin: plug(() => 'root', { priority: 100 }) });
+    const modules = ran(ext);
+    console.log(`[measure] star of ${N} registered and ordered: ${(performance.now() - t0).toFixed(1)} ms`);
+    const rest = Array.from({ length: N }, (_, k) => k + 1).sort((a, b) => a % 3 - b % 3 || (name(a) < name(b) ? -1 : 1));
+    expect(modules).toEqual(['root', ...rest.map(name)]);
   });
 
   it('names every member of a short cycle found through branches', () => {
