@@ -322,8 +322,11 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   }
 
   /**
-   * Runs the health probes of the plugin modules serving a point (or every point), concurrently and with
-   * a timeout. Health reports; it never stops calls.
+   * Runs the health probes of the plugin modules that run on a point (or every point), concurrently and
+   * with a timeout. Disabled and held plugins are listed apart and not counted. Health reports; it never
+   * stops calls.
+   *
+   * @throws Error (as a rejection, `code: 'EUNKNOWN'`) for a module or point extpoint does not know.
    */
   health(module?: string, point?: string, opts?: HealthOptions): Promise<HealthReport> {
     try {

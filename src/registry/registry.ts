@@ -9,6 +9,7 @@ import type { PluginSlot } from '../calls/slot.js';
 import { assertCallNames, describe, isModuleName } from '../core/naming.js';
 import type { Declarations, ExportProblem } from '../core/declarations.js';
 import type { FlagOutcome, PendingFlag } from '../core/types.js';
+import { Dependencies, formatCycle } from './dependencies.js';
 
 /** A plugin slot of one of the registry's points. */
 type PointSlot = PluginSlot<PointState>;
@@ -27,6 +28,8 @@ export interface ModuleRecord {
   readonly points: PointState[];
   /** Its health probe, if it exports one. */
   readonly health: (() => unknown) | undefined;
+  /** How many of its exports were refused (bad name, metadata or value, a dependency cycle). */
+  readonly refused: number;
 }
 
 /** How many call-only points (never declared, no plugins, no flags) are remembered. */
@@ -62,8 +65,8 @@ export class Registry {
   /** Plugin slots and points that a flag call has set: the ones `pendingFlags` looks at. */
   private readonly flaggedSlots = new Set<PointSlot>();
   private readonly flaggedPoints = new Set<PointState>();
-  /** Plugin slots that carry dependencies; holds are recomputed over these only. */
-  private readonly dependent = new Set<PointSlot>();
+  /** Which module needs which, which satisfy, and which plugins are held. */
+  private readonly dependencies = new Dependencies<PointState>(this.modules);
 
   constructor(readonly node: string) {}
 
@@ -103,6 +106,19 @@ export class Registry {
     return this.points.get(module)?.get(point);
   }
 
+  /** A point the registry knows, kept or call-only, or undefined; never creates one, nor refreshes the cache. */
+  known(module: string, point: string): PointState | undefined {
+    return this.peek(module, point) ?? this.transient.peek(module + '\0' + point);
+  }
+
+  /** True when `module` is registered, or a point of it is declared, plugged into, flagged or called. */
+  knowsModule(module: string): boolean {
+    if (this.modules.has(module) || this.points.has(module)) return true;
+    const prefix = module + '\0';
+    for (const key of this.transient.keys()) if (key.startsWith(prefix)) return true;
+    return false;
+  }
+
   /** Every point the registry knows, kept or call-only. */
   *allPoints(): IterableIterator<PointState> {
     for (const inModule of this.points.values()) yield* inModule.values();
@@ -118,17 +134,7 @@ export class Registry {
   apply(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): ApplyOutcome {
     const previous = this.modules.get(name);
     const problems: ExportProblem[] = [];
-    const accepted = decls.plugins.filter((d) => {
-      const cycle = this.cycleThrough(name, d.meta.depends);
-      if (cycle === null) return true;
-      problems.push({
-        export: d.fn,
-        message:
-          `plugin "${d.fn}" of module "${name}" depends on ${d.meta.depends.map((x) => describe(x)).join(', ')}, ` +
-          `which closes the dependency cycle ${cycle.join(' -> ')}; the plugin is refused (remove one of the dependencies)`,
-      });
-      return false;
-    });
+    const accepted = this.refuseCycles(name, decls, problems);
     if (previous !== undefined && accepted.length < decls.plugins.length) {
       for (const problem of problems) problem.message += '; the previous version of the module stays';
       return { problems, replaced: false, refused: true };
@@ -136,13 +142,13 @@ export class Registry {
 
     const touched = new Set<PointState>();
     const plugins: PointSlot[] = [];
+    const needs = new Set<string>();
     for (const d of accepted) {
       const p = this.pin(d.module, d.point);
       const slot = p.slot(name, this.node);
       slot.impl = d.impl;
       slot.meta = d.meta;
-      if (d.meta.depends.length > 0) this.dependent.add(slot);
-      else this.dependent.delete(slot);
+      for (const dep of d.meta.depends) needs.add(dep);
       plugins.push(slot);
       touched.add(p);
     }
@@ -154,9 +160,32 @@ export class Registry {
       touched.add(p);
     }
     if (previous !== undefined) this.release(previous, plugins, points, touched);
-    this.modules.set(name, { name, origin, file, plugins, points, health: decls.health });
-    this.settle(touched);
+    const refused = decls.problems.length + problems.length;
+    this.modules.set(name, { name, origin, file, plugins, points, health: decls.health, refused });
+    this.dependencies.setNeeds(name, needs);
+    this.settle(name, touched);
     return { problems, replaced: previous !== undefined, refused: false };
+  }
+
+  /**
+   * The plugins of `decls` that close no dependency cycle; the others are described in `problems`. One
+   * search covers all of a module's dependencies; only when it finds a cycle is each plugin checked.
+   */
+  private refuseCycles(name: string, decls: Declarations, problems: ExportProblem[]): Declarations['plugins'] {
+    const all = new Set<string>();
+    for (const d of decls.plugins) for (const dep of d.meta.depends) all.add(dep);
+    if (all.size === 0 || this.dependencies.cycleThrough(name, all) === null) return decls.plugins;
+    return decls.plugins.filter((d) => {
+      const cycle = this.dependencies.cycleThrough(name, d.meta.depends);
+      if (cycle === null) return true;
+      problems.push({
+        export: d.fn,
+        message:
+          `plugin "${d.fn}" of module "${name}" depends on ${d.meta.depends.map((x) => describe(x)).join(', ')}, ` +
+          `which closes the dependency cycle ${formatCycle(cycle)}; the plugin is refused (remove one of the dependencies)`,
+      });
+      return false;
+    });
   }
 
   /** Removes a module: its plugins stop being called and the points it declared leave the report. */
@@ -166,7 +195,8 @@ export class Registry {
     const touched = new Set<PointState>();
     this.release(previous, [], [], touched);
     this.modules.delete(name);
-    this.settle(touched);
+    this.dependencies.setNeeds(name, new Set());
+    this.settle(name, touched);
     return true;
   }
 
@@ -177,16 +207,16 @@ export class Registry {
     keepPoints: PointState[],
     touched: Set<PointState>,
   ): void {
+    const kept = new Set<PointSlot | PointState>([...keepPlugins, ...keepPoints]);
     for (const slot of previous.plugins) {
-      if (keepPlugins.includes(slot)) continue;
+      if (kept.has(slot)) continue;
       slot.impl = null;
       slot.meta = null;
       slot.heldBy = null;
-      this.dependent.delete(slot);
       touched.add(slot.point);
     }
     for (const p of previous.points) {
-      if (keepPoints.includes(p)) continue;
+      if (kept.has(p)) continue;
       p.declaredBy = null;
       p.called = false;
       touched.add(p);
@@ -208,7 +238,7 @@ export class Registry {
     this.flaggedSlots.add(slot);
     if (slot.enabled !== enabled) {
       slot.enabled = enabled;
-      this.settle(new Set([p]));
+      this.settle(pluginModule, new Set([p]));
     }
     return slot.impl !== null ? 'applied' : 'pending';
   }
@@ -252,76 +282,13 @@ export class Registry {
   }
 
   /**
-   * After a change: recomputes holds (a change may release or hold plugins on other points) and drops the
-   * touched points' order and dispatchers, to be rebuilt when next called.
+   * After a change to `module` (registered, replaced, removed, a plugin's flag): recomputes the holds it
+   * affects, on any point, and drops the touched points' order and dispatchers, to be rebuilt when next
+   * called.
    */
-  private settle(touched: Set<PointState>): void {
-    this.recomputeHolds(touched);
+  private settle(module: string, touched: Set<PointState>): void {
+    this.dependencies.refresh(module, touched);
     for (const p of touched) p.invalidate();
-  }
-
-  /**
-   * A dependency is satisfied when its module is registered and, if it has plugins, at least one of them
-   * is enabled and not held itself. A plugin with an unsatisfied dependency is held by the first one.
-   */
-  private recomputeHolds(touched: Set<PointState>): void {
-    if (this.dependent.size === 0) return;
-    const memo = new Map<string, boolean>();
-    const visiting = new Set<string>();
-    const satisfied = (module: string): boolean => {
-      const known = memo.get(module);
-      if (known !== undefined) return known;
-      const record = this.modules.get(module);
-      let ok = record !== undefined;
-      if (ok && record!.plugins.length > 0 && !visiting.has(module)) {
-        visiting.add(module);
-        ok = record!.plugins.some((s) => s.enabled && heldBy(s) === null);
-        visiting.delete(module);
-      }
-      memo.set(module, ok);
-      return ok;
-    };
-    const heldBy = (slot: PointSlot): string | null => {
-      for (const dep of slot.meta?.depends ?? []) if (!satisfied(dep)) return dep;
-      return null;
-    };
-    for (const slot of this.dependent) {
-      const held = heldBy(slot);
-      if (held !== slot.heldBy) {
-        slot.heldBy = held;
-        touched.add(slot.point);
-      }
-    }
-  }
-
-  /**
-   * The cycle that `module` depending on `depends` would close, as a path of module names from `module`
-   * back to itself, or null. Edges are the dependencies of the registered plugins of other modules.
-   */
-  private cycleThrough(module: string, depends: readonly string[]): string[] | null {
-    const edges = (m: string): string[] => {
-      const record = this.modules.get(m);
-      if (record === undefined || m === module) return [];
-      const out = new Set<string>();
-      for (const slot of record.plugins) for (const dep of slot.meta?.depends ?? []) out.add(dep);
-      return [...out];
-    };
-    const seen = new Set<string>();
-    const walk = (m: string, path: string[]): string[] | null => {
-      if (m === module) return [...path, m];
-      if (seen.has(m)) return null;
-      seen.add(m);
-      for (const next of edges(m)) {
-        const found = walk(next, [...path, m]);
-        if (found !== null) return found;
-      }
-      return null;
-    };
-    for (const dep of depends) {
-      const found = walk(dep, [module]);
-      if (found !== null) return found;
-    }
-    return null;
   }
 }
 
