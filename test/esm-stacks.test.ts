@@ -128,4 +128,29 @@ ext.callPluginsSync('shop', 'late');
     );
     expect(failed?.stderr).toContain(`at Timeout._onTimeout (${plugin}:5:11)`);
   });
+
+  it("hands mapped frames on to a stack formatter the host installed before, and leaves other stacks to it", async () => {
+    const plugins = join(dir, 'plugins');
+    await mkdir(plugins);
+    const plugin = join(plugins, 'tax.mjs');
+    await writeFile(plugin, PLUGIN);
+    const host = join(dir, 'host.mjs');
+    const index = pathToFileURL(resolve(import.meta.dirname, '../dist/index.js')).href;
+    await writeFile(
+      host,
+      `Error.prepareStackTrace = (error, sites) =>
+  'host format: ' + sites.filter((s) => s.getFileName()?.endsWith('tax.mjs')).map((s) => s.getFunctionName() + '@' + s.getLineNumber() + ':' + s.getColumnNumber()).join(' ');
+const { createExtension } = await import(${JSON.stringify(index)});
+const ext = createExtension({ scanLoaded: false, pluginDirs: [${JSON.stringify(plugins)}], watch: false, checkPermissions: false });
+ext.registerModule('shop', { shop_price_Extension() {} });
+await ext.start();
+console.log(ext.callPluginsSync('shop', 'price', 5000)[0].data.stack);
+console.log(new Error('own').stack);
+`,
+    );
+    const { stdout } = await run(process.execPath, [host]);
+    const [plugin_, own] = stdout.trim().split('\n');
+    expect(plugin_).toBe('host format: check@9:13 shop_price_Plugin@15:47');
+    expect(own).toBe('host format:');
+  });
 });

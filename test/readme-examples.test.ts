@@ -214,6 +214,17 @@ describe('the first example without --import extpoint/register', () => {
     expect(out.stderr).toContain('registerModule');
   });
 
+  it('does not warn when the instance has plugin folders (its plugins come from there)', async () => {
+    const dir = folderFor('', []);
+    mkdirSync(join(dir, 'plugins'));
+    writeFileSync(
+      join(dir, 'main.js'),
+      `import { extension } from 'extpoint';\nawait extension.start({ pluginDirs: ['./plugins'], watch: false });\nconsole.log('started');\n`,
+    );
+    const out = await runNode(dir, ['main.js'], undefined);
+    expect(out).toMatchObject({ code: 0, stdout: 'started\n', stderr: '' });
+  });
+
   it('does not warn when the main module is CommonJS', async () => {
     const dir = folderFor('', []);
     writeFileSync(join(dir, 'main.cjs'), `require('extpoint').extension.start().then(() => console.log('started'));\n`);

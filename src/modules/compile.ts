@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transformSync } from 'esbuild';
+import { keepSourceMap } from './esm-stacks.js';
 import { errorText } from '../core/declarations.js';
 
 /** The names a plugin file sees, as in Node's CommonJS wrapper, plus `import.meta` for converted ES modules. */
@@ -32,11 +33,15 @@ export function compileCommonJs(file: string, text: string): (...args: unknown[]
   return vm.compileFunction(text, WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (...args: unknown[]) => unknown;
 }
 
+/** What converted ES module code starts with: an ES module is strict. */
+const STRICT = '"use strict";';
+
 /** Converts an ES module file to CommonJS and compiles it; top-level await and bad syntax are reported. */
 export function compileModule(file: string, text: string): (...args: unknown[]) => unknown {
   let code: string;
+  let map: string;
   try {
-    code = transformSync(text, {
+    ({ code, map } = transformSync(text, {
       format: 'cjs',
       platform: 'node',
       target: 'node20',
@@ -44,7 +49,10 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
       sourcefile: file,
       define: { 'import.meta': IMPORT_META },
       logLevel: 'silent',
-    }).code;
+      // Stack traces in the file's own lines and columns: esm-stacks.ts maps frames with it.
+      sourcemap: 'external',
+      sourcesContent: false,
+    }));
   } catch (err) {
     const { at, text } = esbuildMessage(err);
     if (/top-level await/i.test(text)) {
@@ -56,8 +64,9 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
     }
     throw new FileFailure(file, `syntax error in ES module ${file}${at}: ${text}`);
   }
+  keepSourceMap(file, map, STRICT.length);
   try {
-    return vm.compileFunction('"use strict";' + code, ESM_WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (
+    return vm.compileFunction(STRICT + code, ESM_WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (
       ...args: unknown[]
     ) => unknown;
   } catch (err) {
