@@ -82,8 +82,8 @@ export function warnIfEsmUnscanned(): void {
   process.emitWarning(
     'extpoint cannot see the ES modules this process has loaded (its main module is one), so start() finds ' +
       'no points or plugins in them. Run node with --import extpoint/register (node --import extpoint/register ' +
-      "app.js), or give each such module to registerModule (extension.registerModule('audit', await " +
-      "import('./audit.js'))). Plugin folders are scanned either way.",
+      'app.js), or give each such module to registerModule (extension.registerModule("audit", await ' +
+      'import("./audit.js"))). Plugin folders are scanned either way.',
     { type: 'ExtpointWarning', code: ESM_UNSCANNED },
   );
 }
