@@ -62,7 +62,12 @@ function install(state: Shared): void {
       const file = site.getFileName();
       const converted = file ? state.files.get(file) : undefined;
       if (converted === undefined) continue;
-      const moved = mapSite(site, file!, converted);
+      let moved: NodeJS.CallSite | null = null;
+      try {
+        moved = mapSite(site, file!, converted);
+      } catch {
+        // A frame that cannot be mapped stays as V8 gave it; formatting a stack must never throw.
+      }
       if (moved !== null) (sites ??= trace.slice())[i] = moved;
     }
     const out = sites ?? trace;
