@@ -15,6 +15,7 @@ import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
+import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
 import {
   folderOptions,
   checkExtensionOptions,
@@ -98,6 +99,8 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     this.started = true;
     this.countStart();
     if (this.scanLoaded) await this.loaded.scan();
+    // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
+    if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
     await this.folders?.start();
   }
 

@@ -11,6 +11,7 @@ import { transformSync, stop as stopEsbuild } from 'esbuild';
 import { errorStack, errorText } from '../core/thrown.js';
 import { MAX_NESTING, nestingDepth } from './nesting.js';
 import { IMPORT_OPTIONS, quietVmImport } from './vm-import.js';
+import { keepSourceMap } from './esm-stacks.js';
 
 /** The names a plugin file sees, as in Node's CommonJS wrapper, plus `import.meta` for converted ES modules. */
 const WRAPPER = ['exports', 'require', 'module', '__filename', '__dirname'];
@@ -47,6 +48,9 @@ export function compileCommonJs(file: string, text: string): (...args: unknown[]
   return vm.compileFunction(text, WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (...args: unknown[]) => unknown;
 }
 
+/** What converted ES module code starts with: an ES module is strict. */
+const STRICT = '"use strict";';
+
 /**
  * Converts an ES module file to CommonJS and compiles it; top-level await, bad syntax and nesting too deep
  * for the converter are reported as the file's failure.
@@ -61,8 +65,9 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
     );
   }
   let code: string;
+  let map: string;
   try {
-    code = transform(file, text);
+    ({ code, map } = transform(file, text));
   } catch (err) {
     if (isFileFailure(err)) throw err;
     const { at, text } = esbuildMessage(err);
@@ -76,8 +81,9 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
     throw new FileFailure(file, `syntax error in ES module ${file}${at}: ${text}`);
   }
   quietVmImport();
+  keepSourceMap(file, map, STRICT.length);
   try {
-    return vm.compileFunction('"use strict";' + code, ESM_WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (
+    return vm.compileFunction(STRICT + code, ESM_WRAPPER, { filename: file, ...COMPILE_OPTIONS }) as (
       ...args: unknown[]
     ) => unknown;
   } catch (err) {
@@ -91,7 +97,7 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
  * is stopped so that the next conversion starts a new one, and the files after it load as before. A service
  * found dead before this file started (killed from outside, say) is restarted and the file tried once more.
  */
-function transform(file: string, text: string): string {
+function transform(file: string, text: string): { code: string; map: string } {
   for (let attempt = 0; ; attempt++) {
     try {
       return transformSync(text, {
@@ -102,7 +108,10 @@ function transform(file: string, text: string): string {
         sourcefile: file,
         define: { 'import.meta': IMPORT_META },
         logLevel: 'silent',
-      }).code;
+        // Stack traces in the file's own lines and columns: esm-stacks.ts maps frames with it.
+        sourcemap: 'external',
+        sourcesContent: false,
+      });
     } catch (err) {
       const death = serviceDeath(err);
       if (death === null) throw err;

@@ -19,6 +19,7 @@ import { hash as digest } from 'node:crypto';
 import { dirname, isAbsolute } from 'node:path';
 import { FormatOracle, isModuleSyntaxError } from './module-format.js';
 import { FileFailure, isFileFailure, compileCommonJs, compileModule, importMeta, syntaxMessage, where } from './compile.js';
+import { dropSourceMap } from './esm-stacks.js';
 import type { PermissionCheck } from './permissions.js';
 import { errorText } from '../core/declarations.js';
 
@@ -161,6 +162,7 @@ export class Loader {
       if (!keep.has(file)) {
         this.hashes.delete(file);
         this.stamps.delete(file);
+        dropSourceMap(file);
       }
     }
   }
