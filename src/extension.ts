@@ -14,8 +14,10 @@ import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
+import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import {
   folderOptions,
+  stateOptions,
   type ExtensionEvents,
   type ExtensionOptions,
   type ModuleEvent,
@@ -40,6 +42,9 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
+  /** Durable operator state, when `stateFile` is given; `stateOpen` once loaded by `start()`. */
+  private readonly state: OperatorState | null;
+  private stateOpen = false;
 
   /** The registry operations that module loaders (the plugin folders) use. */
   private readonly host: ModuleHost;
@@ -71,6 +76,18 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       loadError: (error) => this.recordLoadError(error),
       started: () => this.started,
     });
+    const state = stateOptions(options, (message) => this.recordLoadError({ file: state?.store.where, message }));
+    this.state =
+      state === null
+        ? null
+        : new OperatorState(state.store, this.registry, node, state.flushMs, () => ({
+            startCount: this.startCount,
+            startTime: this.startTime,
+            terminateCount: this.terminateCount,
+            terminateReasons: this.terminateReasons.toArray(),
+            loadErrors: this.loadErrors.toArray(),
+            nodeRestarts: {},
+          }));
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -97,10 +114,18 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
     }
     if (this.started) return;
+    if (this.state !== null && !this.stateOpen) {
+      this.adoptStatus(await this.state.load());
+      this.stateOpen = true;
+    }
     this.started = true;
     this.countStart();
     if (this.scanLoaded) await this.loaded.scan();
     await this.folders?.start();
+    if (this.state !== null) {
+      this.state.flagsChanged();
+      this.state.startFlushing();
+    }
   }
 
   /**
@@ -135,6 +160,23 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     const services = [...this.replServices];
     this.replServices.clear();
     await Promise.all(services.map((service) => service.close()));
+    if (this.stateOpen) {
+      this.stateOpen = false;
+      this.state?.close();
+    }
+  }
+
+  /** Takes over the history a state file kept; a previous process that never stopped cleanly is recorded. */
+  private adoptStatus(saved: RestoredStatus | null): void {
+    if (saved === null) return;
+    this.startCount = Math.max(this.startCount, saved.startCount);
+    this.startTime = saved.startTime;
+    this.terminateCount = Math.max(this.terminateCount, saved.terminateCount);
+    for (const t of saved.terminateReasons) this.terminateReasons.push(t);
+    for (const e of saved.loadErrors) this.loadErrors.push(e);
+    if (!saved.cleanStop) {
+      this.recordTerminate(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
+    }
   }
 
   private countStart(): void {
@@ -291,21 +333,25 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   /** Lets `pluginModule`'s plugin on `module`'s `point` run again. May be set before the plugin exists. */
   enablePlugin(pluginModule: string, module: string, point: string): void {
     this.registry.setPluginEnabled(pluginModule, module, point, true);
+    this.state?.flagsChanged();
   }
 
   /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. */
   disablePlugin(pluginModule: string, module: string, point: string): void {
     this.registry.setPluginEnabled(pluginModule, module, point, false);
+    this.state?.flagsChanged();
   }
 
   /** Lets a point run again; plugins disabled one by one stay disabled. */
   enablePoint(module: string, point: string): void {
     this.registry.setPointEnabled(module, point, true);
+    this.state?.flagsChanged();
   }
 
   /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. */
   disablePoint(module: string, point: string): void {
     this.registry.setPointEnabled(module, point, false);
+    this.state?.flagsChanged();
   }
 
   /** Switches per-plugin timing of a point on or off; the report shows count, total, max and last. */
