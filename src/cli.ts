@@ -89,41 +89,6 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
     },
   },
 
-  state: {
-    usage: `Usage: extpoint state FILE [--json]
-
-Reads a state file (the stateFile option of createExtension) and prints it as the report would: flags,
-counters, recent exits, load errors, the start count and the terminate history. The file is only read,
-so the state file of a running host can be printed.
-
-Options:
-  --json       print the file's document as it is (format version 1)
-  -h, --help   show this help
-
-Exit status: 0 printed, 1 the file is missing or cannot be used, 2 usage error.
-`,
-    options: { json: { type: 'boolean' } },
-    async run(values, positionals) {
-      if (positionals.length === 0) throw new UsageError('missing FILE: give the path of a state file');
-      if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"; state takes one FILE`);
-      const file = positionals[0]!;
-      let saved;
-      try {
-        saved = await new FileStore(file, { checkPermissions: false }).load();
-      } catch (err) {
-        process.stderr.write(`extpoint state: ${(err as Error).message}\n`);
-        return EXIT_PROBLEMS;
-      }
-      if (saved === null) {
-        process.stderr.write(`extpoint state: ${file}: no such file (a host writes it at start() when given stateFile)\n`);
-        return EXIT_PROBLEMS;
-      }
-      const report = reportOfSnapshot(saved);
-      process.stdout.write(values.json === true ? JSON.stringify(saved, null, 2) + '\n' : renderReport(report, { color: useColor(process.stdout) }) + '\n');
-      return EXIT_OK;
-    },
-  },
-
   check: {
     usage: `Usage: extpoint check DIR ...
 
@@ -219,6 +184,41 @@ Exit status: 0 when the session ends, 1 when the socket cannot be reached, 2 usa
         stderr: process.stderr,
         color: useColor(process.stdout),
       });
+    },
+  },
+
+  state: {
+    usage: `Usage: extpoint state FILE [--json]
+
+Reads a state file (the stateFile option of createExtension) and prints it as the report would: flags,
+counters, recent exits, load errors, the start count and the terminate history. The file is only read,
+so the state file of a running host can be printed.
+
+Options:
+  --json       print the file's document as it is (format version 1)
+  -h, --help   show this help
+
+Exit status: 0 printed, 1 the file is missing or cannot be used, 2 usage error.
+`,
+    options: { json: { type: 'boolean' } },
+    async run(values, positionals) {
+      if (positionals.length === 0) throw new UsageError('missing FILE: give the path of a state file');
+      if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"; state takes one FILE`);
+      const file = positionals[0]!;
+      let saved;
+      try {
+        saved = await new FileStore(file, { checkPermissions: false }).load();
+      } catch (err) {
+        process.stderr.write(`extpoint state: ${(err as Error).message}\n`);
+        return EXIT_PROBLEMS;
+      }
+      if (saved === null) {
+        process.stderr.write(`extpoint state: ${file}: no such file (a host writes it at start() when given stateFile)\n`);
+        return EXIT_PROBLEMS;
+      }
+      const report = reportOfSnapshot(saved);
+      process.stdout.write(values.json === true ? JSON.stringify(saved, null, 2) + '\n' : renderReport(report, { color: useColor(process.stdout) }) + '\n');
+      return EXIT_OK;
     },
   },
 };
