@@ -16,6 +16,8 @@ import { escapeControls, messageOf, oneLine, safeInspect } from './operator/safe
 import { colorsFor } from './operator/terminal-text.js';
 import { startReplSession, SCOPE_CALLS } from './operator/repl.js';
 import { attach } from './operator/attach.js';
+import { reportOfSnapshot } from './operator/state-report.js';
+import { FileStore } from './state/file-store.js';
 
 const EXIT_OK = 0;
 const EXIT_PROBLEMS = 1;
@@ -30,6 +32,7 @@ Commands:
   check DIR ...                         validate plugin files; exit status 1 on any problem
   repl [--plugins DIR ...]              a REPL with the extension and its calls in scope
   attach SOCKET                         a REPL inside a running host that called serveRepl(SOCKET)
+  state FILE [--json]                   print a state file (createExtension's stateFile) as a report
   help [COMMAND]                        this help, or a command's
 
 Options:
@@ -200,6 +203,41 @@ Exit status: 0 when the session ends, 1 when the socket cannot be reached, 2 usa
         stderr: process.stderr,
         color: colorsFor(process.stdout),
       });
+    },
+  },
+
+  state: {
+    usage: `Usage: extpoint state FILE [--json]
+
+Reads a state file (the stateFile option of createExtension) and prints it as the report would: flags,
+counters, recent exits, load errors, the start count and the terminate history. The file is only read,
+so the state file of a running host can be printed.
+
+Options:
+  --json       print the file's document as it is (format version 1)
+  -h, --help   show this help
+
+Exit status: 0 printed, 1 the file is missing or cannot be used, 2 usage error.
+`,
+    options: { json: { type: 'boolean' } },
+    async run(values, positionals) {
+      if (positionals.length === 0) throw new UsageError('missing FILE: give the path of a state file');
+      if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"; state takes one FILE`);
+      const file = positionals[0]!;
+      let saved;
+      try {
+        saved = await new FileStore(file, { checkPermissions: false }).load();
+      } catch (err) {
+        process.stderr.write(`extpoint state: ${(err as Error).message}\n`);
+        return EXIT_PROBLEMS;
+      }
+      if (saved === null) {
+        process.stderr.write(`extpoint state: ${file}: no such file (a host writes it at start() when given stateFile)\n`);
+        return EXIT_PROBLEMS;
+      }
+      const report = reportOfSnapshot(saved);
+      process.stdout.write(values.json === true ? JSON.stringify(saved, null, 2) + '\n' : report.text({ color: colorsFor(process.stdout), hints: 'cli' }) + '\n');
+      return EXIT_OK;
     },
   },
 };

@@ -16,9 +16,11 @@ import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
 import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
+import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import {
   folderOptions,
   checkExtensionOptions,
+  stateOptions,
   type ExtensionEvents,
   type ExtensionOptions,
   type ModuleEvent,
@@ -43,6 +45,9 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
+  /** Durable operator state, when `stateFile` is given; `stateOpen` once loaded by `start()`. */
+  private readonly state: OperatorState | null;
+  private stateOpen = false;
 
   /** The registry operations that module loaders (the plugin folders) use. */
   private readonly host: ModuleHost;
@@ -72,6 +77,18 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       loadError: (error) => this.recordLoadError(error),
       started: () => this.started,
     });
+    const state = stateOptions(options, (message) => this.recordLoadError({ file: state?.store.where, message }));
+    this.state =
+      state === null
+        ? null
+        : new OperatorState(state.store, this.registry, node, state.flushMs, () => ({
+            startCount: this.startCount,
+            startTime: this.startTime,
+            terminateCount: this.terminateCount,
+            terminateReasons: this.terminateReasons.toArray(),
+            loadErrors: this.loadErrors.toArray(),
+            nodeRestarts: {},
+          }));
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -96,12 +113,20 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
     }
     if (this.started) return;
+    if (this.state !== null && !this.stateOpen) {
+      this.adoptStatus(await this.state.load());
+      this.stateOpen = true;
+    }
     this.started = true;
     this.countStart();
     if (this.scanLoaded) await this.loaded.scan();
     // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
     if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
     await this.folders?.start();
+    if (this.state !== null) {
+      this.state.flagsChanged();
+      this.state.startFlushing();
+    }
   }
 
   /**
@@ -136,6 +161,29 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     const services = [...this.replServices];
     this.replServices.clear();
     await Promise.all(services.map((service) => service.close()));
+    if (this.stateOpen) {
+      this.stateOpen = false;
+      this.state?.close();
+    }
+  }
+
+  /** Writes a flag change through to the state file, if there is one, before the flag call returns. */
+  private flagged(outcome: FlagOutcome): FlagOutcome {
+    this.state?.flagsChanged();
+    return outcome;
+  }
+
+  /** Takes over the history a state file kept; a previous process that never stopped cleanly is recorded. */
+  private adoptStatus(saved: RestoredStatus | null): void {
+    if (saved === null) return;
+    this.startCount = Math.max(this.startCount, saved.startCount);
+    this.startTime = saved.startTime;
+    this.terminateCount = Math.max(this.terminateCount, saved.terminateCount);
+    for (const t of saved.terminateReasons) this.terminateReasons.push(t);
+    for (const e of saved.loadErrors) this.loadErrors.push(e);
+    if (!saved.cleanStop) {
+      this.recordTerminate(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
+    }
   }
 
   private countStart(): void {
@@ -296,12 +344,12 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * @throws TypeError when a name breaks the naming rules; the message says which rule.
    */
   enablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.registry.setPluginEnabled(pluginModule, module, point, true);
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, true));
   }
 
   /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. Returns as `enablePlugin`. */
   disablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.registry.setPluginEnabled(pluginModule, module, point, false);
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, false));
   }
 
   /**
@@ -311,12 +359,12 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * @throws TypeError when a name breaks the naming rules; the message says which rule.
    */
   enablePoint(module: string, point: string): FlagOutcome {
-    return this.registry.setPointEnabled(module, point, true);
+    return this.flagged(this.registry.setPointEnabled(module, point, true));
   }
 
   /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. Returns as `enablePoint`. */
   disablePoint(module: string, point: string): FlagOutcome {
-    return this.registry.setPointEnabled(module, point, false);
+    return this.flagged(this.registry.setPointEnabled(module, point, false));
   }
 
   /** Switches per-plugin timing of a point on or off; the report shows count, total, max and last. */

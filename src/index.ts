@@ -21,6 +21,8 @@ export type { PluginProfile } from './calls/slot.js';
 export type { HealthOptions, HealthReport, ModuleHealth, PointHealth, HealthStatus } from './calls/health.js';
 export type { ModuleOrigin } from './registry/registry.js';
 export type { ReplService } from './operator/repl-server.js';
+export { StateError, type StateStore } from './state/store.js';
+export type { StateSnapshot } from './state/snapshot.js';
 export { halt, HALT, type Halt } from './core/halt.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';
 export { extensionName, pluginName, parseExportName } from './core/naming.js';

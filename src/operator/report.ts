@@ -68,7 +68,8 @@ export class Report implements ReportData {
   }
 }
 
-function byKey(a: { module: string; fn: string; node: string }, b: { module: string; fn: string; node: string }): number {
+/** The report's row order: module, export name, node, in plain code-unit order. */
+export function byKey(a: { module: string; fn: string; node: string }, b: { module: string; fn: string; node: string }): number {
   if (a.module !== b.module) return a.module < b.module ? -1 : 1;
   if (a.fn !== b.fn) return a.fn < b.fn ? -1 : 1;
   return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
