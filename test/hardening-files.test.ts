@@ -202,10 +202,18 @@ describe.runIf(posix)('the permission check follows symbolic links to where the 
     expect(errs).toHaveLength(1);
     expect(errs[0]!.file).toBe(join(plugins, 'linked.cjs'));
     expect(errs[0]!.message).toContain(`plugin folder ${store} is world-writable (mode 0777)`);
+    expect(errs[0]!.message).toContain(`${join(plugins, 'linked.cjs')} is a symbolic link to ${join(store, 'real.cjs')}`);
+  });
 
+  it('loads the same link once the folder it leads to is safe', async () => {
+    const store = join(plugins, '.store');
+    await mkdir(store, { mode: 0o755 });
     await chmod(store, 0o755);
-    await e.rescan();
-    expect(answers(e)).toEqual(['from the open folder', 'safe']);
+    await writeFile(join(store, 'real.cjs'), cjs('from the closed folder'));
+    await symlink(join(store, 'real.cjs'), join(plugins, 'linked.cjs'));
+    const e = await started(false);
+    expect(answers(e)).toEqual(['from the closed folder']);
+    expect(e.report().status.loadErrors).toEqual([]);
   });
 
   it('refuses a helper required through a linked path into a world-writable folder', async () => {
