@@ -1,5 +1,5 @@
 /**
- * Plugin folders: each folder is scanned with fast-glob for `.js`, `.cjs` and `.mjs` files (skipping
+ * Plugin folders: each folder is walked for `.js`, `.cjs` and `.mjs` files (skipping
  * `node_modules` and dot-folders), and watched with chokidar while the extension runs. Every such file is
  * loaded; one whose exports follow the naming convention is a module, named after its file, and the others
  * are helpers. This file decides what is registered: which file serves a module name when two claim it
@@ -139,7 +139,7 @@ export class PluginFolders {
       for (let i = 0; i < this.paths.given.length; i++) {
         const dir = this.paths.realDir(i);
         if (dir === null) continue;
-        for (const [file, rel] of await this.paths.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
+        for (const [file, rel] of this.paths.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
       }
     } finally {
       this.scanProblems = null;
