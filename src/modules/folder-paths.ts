@@ -104,6 +104,11 @@ export class FolderPaths {
     return isFile(target);
   }
 
+  /** The index of the folder that is or holds `path`, or -1. */
+  holderOf(path: string): number {
+    return this.dirs.findIndex((dir) => dir === path || within(dir, path));
+  }
+
   /** The folder that holds `file` (as a real path), or undefined. */
   rootOf(file: string): string | undefined {
     return this.dirs.find((dir) => within(dir, file));

@@ -6,6 +6,7 @@
  * (the first wins: earlier folder, then path order), what a change, a deletion or a failure does, and when
  * a failure is worth reporting.
  */
+import { lstatSync } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import { FolderPaths, isDirectory, type Placement } from './folder-paths.js';
 import { Loader } from './loader.js';
@@ -196,7 +197,7 @@ export class PluginFolders {
     const reached = new Set<string>();
     for (const f of this.files.values()) for (const t of f.touched) reached.add(t);
     const changed = new Set<string>();
-    for (const path of paths) {
+    for (const path of found === undefined ? this.expand(paths) : paths) {
       const known = this.files.has(path);
       if (known || reached.has(path) || placement(path) !== null) {
         if (!this.loader.unchanged(path) || known !== isPluginFile(path)) changed.add(path);
@@ -223,6 +224,22 @@ export class PluginFolders {
     for (const name of names) this.settleName(name, fresh, watched);
     this.loader.prune(this.files.keys());
     if (watched) this.verify(changed);
+  }
+
+  /**
+   * `paths`, plus, for each that is now a folder (new, or put in place of another folder or of a file), the
+   * plugin files in it and the known files below it: the watcher may report a folder and nothing inside.
+   */
+  private expand(paths: string[]): Iterable<string> {
+    const out = new Set(paths);
+    for (const path of paths) {
+      const i = this.paths.holderOf(path);
+      if (i < 0 || !isFolder(path) || this.paths.ignored(path, false)) continue;
+      for (const [file] of this.paths.list(i, this.paths.dirs[i]!, path)) out.add(file);
+      const under = path + sep;
+      for (const file of this.files.keys()) if (file.startsWith(under)) out.add(file);
+    }
+    return out;
   }
 
   private adoptNew(file: string, at: { dir: number; rel: string }): void {
@@ -410,6 +427,15 @@ export class PluginFolders {
 function byPrecedence(a: PluginFile, b: PluginFile): number {
   if (a.dir !== b.dir) return a.dir - b.dir;
   return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
+}
+
+/** True for a folder itself, not a link to one. */
+function isFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function reachesAny(f: PluginFile, changed: Set<string>): boolean {
