@@ -7,7 +7,7 @@ import type { ModuleOrigin } from './registry/registry.js';
 import type { LoadError } from './core/history.js';
 import { describe } from './core/naming.js';
 import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
-import { PluginFolders } from './modules/folder.js';
+import { PluginFolders, LOAD_GUARD, type LoadGuard } from './modules/folder.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -83,5 +83,6 @@ export function folderOptions(
     }
   }
   if (pluginDirs === undefined || pluginDirs.length === 0) return null;
-  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true });
+  const guard = (options as { [LOAD_GUARD]?: LoadGuard })[LOAD_GUARD];
+  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard });
 }

@@ -266,6 +266,7 @@ describe('extpoint check and a file that ends the process', () => {
     await writeFile(join(plugins, 'killer.mjs'), `process.kill(process.pid, 'SIGKILL');\nexport function host_p_Plugin() {}\n`);
     const run = await extpoint(['check', 'plugins']);
     expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^plugins\/lib\/bye\.cjs: .*ended the process with exit status 3/m);
     expect(run.stdout).toMatch(/^plugins\/user\.cjs: .*ended the process with exit status 3/m);
     expect(run.stdout).toMatch(/^plugins\/killer\.mjs: .*ended the process.*SIGKILL/m);
     expect(run.stdout).not.toMatch(/^ok:/m);

@@ -9,7 +9,7 @@
 import { lstatSync } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import { FolderPaths, isDirectory, type Placement } from './folder-paths.js';
-import { Loader } from './loader.js';
+import { Loader, type LoadResult } from './loader.js';
 import { PermissionCheck } from './permissions.js';
 import { FolderWatch, currentStamp } from './watcher.js';
 import { declaresAnything, errorText, type Declarations } from '../core/declarations.js';
@@ -26,7 +26,21 @@ export interface FolderOptions {
   dirs: readonly string[];
   watch: boolean;
   checkPermissions: boolean;
+  guard?: LoadGuard;
 }
+
+/**
+ * Told before and after each plugin file is loaded (its top-level code run); `loading` may refuse the file
+ * instead, with the reason as its load error. `extpoint check` uses it to follow, from another process,
+ * which file was loading when a process ended.
+ */
+export interface LoadGuard {
+  loading(file: string): string | null;
+  loaded(file: string): void;
+}
+
+/** The key under which `createExtension`'s options may carry a `LoadGuard`; internal to extpoint. */
+export const LOAD_GUARD: unique symbol = Symbol('extpoint.loadGuard');
 
 /** The registry operations the folders use, plus the origin of a registered module name. */
 export interface FolderHost extends ModuleHost {
@@ -260,10 +274,23 @@ export class PluginFolders {
     names.add(f.name);
   }
 
+  /** Loads `f`'s file, unless the guard refuses it; the guard hears when each load starts and ends. */
+  private load(f: PluginFile): LoadResult {
+    const guard = this.options.guard;
+    if (guard === undefined) return this.loader.load(f.file);
+    const refused = guard.loading(f.file);
+    if (refused !== null) return { ok: false, message: refused, file: f.file, touched: new Set() };
+    try {
+      return this.loader.load(f.file);
+    } finally {
+      guard.loaded(f.file);
+    }
+  }
+
   /** Loads one plugin file anew and notes what it now is. */
   private reload(f: PluginFile, watched: boolean, names: Set<string>, fresh: Map<string, Declarations>): void {
     this.cancelError(f.file);
-    const result = this.loader.load(f.file);
+    const result = this.load(f);
     f.touched = result.touched;
     if (!result.ok) {
       this.fail(f, result.message, result.file, watched);
@@ -319,7 +346,7 @@ export class PluginFolders {
 
   /** The declarations of a file that takes a module name over (the previous holder went away). */
   private takeOver(f: PluginFile, watched: boolean): Declarations | undefined {
-    const result = this.loader.load(f.file);
+    const result = this.load(f);
     f.touched = result.touched;
     if (!result.ok) {
       this.fail(f, result.message, result.file, watched);
