@@ -9,8 +9,8 @@
  * versions), or a file replaced by a folder of the same name, goes unnoticed: the name is still there,
  * and the watch still follows the old folder wherever it went. Here every watched folder's inode is
  * remembered; a folder that settles with another inode than the one watched (or that was never watched)
- * has chokidar set up anew over every folder before its path is handed on, so what is in it is listed
- * and what changes in it later is seen.
+ * gets a chokidar watcher of its own (replacing the one an earlier replacement there got) before its path
+ * is handed on, so what is in it is listed and what changes in it later is seen.
  */
 import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { sep } from 'node:path';
@@ -19,7 +19,7 @@ import { stampOf } from './loader.js';
 
 /** How long a path must stay quiet and unchanged before it is handed on, in milliseconds. */
 export const QUIET_MS = 50;
-/** How long a new folder chokidar has not taken up yet may wait for it before chokidar is set up anew. */
+/** How long a new folder chokidar has not taken up yet may wait for it before it gets a watcher of its own. */
 const NEW_FOLDER_GRACE_MS = 250;
 
 /** A path's status as a comparable string; `missing` when it does not exist. */
@@ -42,13 +42,12 @@ export interface FolderWatchOptions {
 /** One chokidar watcher over all plugin folders, plus per-path settling. */
 export class FolderWatch {
   private watcher: FSWatcher | null = null;
-  /** The folders given to watch. */
-  private roots: string[] = [];
-  /** Every folder being watched, with the inode chokidar watches it by. */
+  /** Every folder being watched, with the inode it is watched by. */
   private readonly inodes = new Map<string, number>();
-  /** Folders found replaced, handed on once chokidar has been set up anew. */
-  private readonly replaced = new Set<string>();
-  private rewatching: Promise<void> | null = null;
+  /** Watchers of folders found replaced, by path: the main watcher's watch there follows the old folder. */
+  private readonly patches = new Map<string, FSWatcher>();
+  /** Replaced folders being given their own watcher, one after the other. */
+  private patching: Promise<void> = Promise.resolve();
   private readonly pending = new Map<string, { timer: NodeJS.Timeout; stamp: string; waited?: boolean }>();
   private batch: string[] = [];
   private readonly quietMs: number;
@@ -64,14 +63,12 @@ export class FolderWatch {
   /** Starts watching `dirs`; resolves once chokidar has set up its watches. */
   async start(dirs: string[]): Promise<void> {
     if (this.watcher !== null) return;
-    this.roots = [...dirs];
-    this.watcher = await this.watchAll();
+    this.watcher = await this.watchOver(dirs);
   }
 
   /** Adds a folder to an open watcher (one that did not exist when watching started). */
   add(dir: string): void {
     if (this.watcher === null) return;
-    this.roots.push(dir);
     this.remember(dir);
     this.watcher.add(dir);
   }
@@ -92,19 +89,18 @@ export class FolderWatch {
     for (const { timer } of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
     this.batch = [];
-    this.replaced.clear();
     this.inodes.clear();
-    const watcher = this.watcher;
+    const watchers = [this.watcher, ...this.patches.values()];
     this.watcher = null;
-    await watcher?.close();
+    this.patches.clear();
+    await Promise.all(watchers.map((w) => w?.close()));
   }
 
-  /** A chokidar watcher over every root, ready; the folders' inodes are taken first. */
-  private async watchAll(): Promise<FSWatcher> {
-    this.inodes.clear();
+  /** A chokidar watcher over `dirs`, ready; their folders' inodes are taken first. */
+  private async watchOver(dirs: string[]): Promise<FSWatcher> {
     // Taken before chokidar looks: a folder swapped in between is then seen as replaced, never missed.
-    for (const root of this.roots) this.remember(root);
-    const watcher = watch(this.roots, {
+    for (const dir of dirs) this.remember(dir);
+    const watcher = watch(dirs, {
       ignoreInitial: true,
       followSymlinks: false,
       ignored: (path, stats) => this.options.ignored(path, stats?.isFile()),
@@ -113,7 +109,6 @@ export class FolderWatch {
     watcher.on('error', () => {});
     watcher.on('all', (event, path, stats) => {
       if (event === 'addDir') this.inodes.set(path, stats?.ino ?? inodeOf(path) ?? -1);
-      else if (event === 'unlinkDir') this.inodes.delete(path);
       this.touch(path);
     });
     // A folder's entry renamed, made or removed: a folder may have been replaced under the same name,
@@ -160,29 +155,29 @@ export class FolderWatch {
     return stats.isDirectory() && this.inodes.get(path) !== stats.ino && !this.options.ignored(path, false);
   }
 
-  /** Sets chokidar up anew over every root, then hands on the folders that were found replaced. */
-  private rewatch(): void {
-    this.rewatching ??= (async () => {
-      try {
-        while (this.replaced.size > 0 && this.watcher !== null) {
-          const paths = [...this.replaced];
-          this.replaced.clear();
-          const old = this.watcher;
-          const fresh = await this.watchAll();
-          if (this.watcher !== old) {
-            await fresh.close(); // stopped meanwhile
-            return;
-          }
-          this.watcher = fresh;
+  /** Gives the replaced folder `path` a watcher of its own (closing those below it), then hands it on. */
+  private patch(path: string): void {
+    this.patching = this.patching.then(async () => {
+      if (this.watcher === null) return;
+      for (const [at, old] of this.patches) {
+        if (at === path || at.startsWith(path + sep)) {
+          this.patches.delete(at);
           await old.close();
-          for (const path of paths) this.handOn(path);
         }
-      } catch {
-        // chokidar could not be set up (the folders vanished): the next event or scan tries again.
-      } finally {
-        this.rewatching = null;
       }
-    })();
+      let fresh: FSWatcher;
+      try {
+        fresh = await this.watchOver([path]);
+      } catch {
+        return; // the folder went away meanwhile: its removal is an event of its own
+      }
+      if (this.watcher === null) {
+        await fresh.close(); // stopped meanwhile
+        return;
+      }
+      this.patches.set(path, fresh);
+      this.handOn(path);
+    });
   }
 
   private check(path: string): void {
@@ -203,8 +198,7 @@ export class FolderWatch {
         return;
       }
       this.pending.delete(path);
-      this.replaced.add(path);
-      this.rewatch();
+      this.patch(path);
       return;
     }
     this.pending.delete(path);
