@@ -8,7 +8,7 @@
  */
 import { writeSync } from 'node:fs';
 import { createExtension } from './index.js';
-import { LOAD_GUARD, type LoadGuard } from './modules/folder.js';
+import { LOAD_GUARD, type LoadGuard } from './modules/load-guard.js';
 import type { ExtensionOptions } from './extension-options.js';
 import type { CheckResult } from './check.js';
 

@@ -7,7 +7,8 @@ import type { ModuleOrigin } from './registry/registry.js';
 import type { LoadError } from './core/history.js';
 import { describe } from './core/naming.js';
 import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
-import { PluginFolders, LOAD_GUARD, type LoadGuard } from './modules/folder.js';
+import { PluginFolders } from './modules/folder.js';
+import { LOAD_GUARD, type LoadGuard } from './modules/load-guard.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {

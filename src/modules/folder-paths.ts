@@ -85,6 +85,18 @@ export class FolderPaths {
     return out.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   }
 
+  /** The plugin files in `path` when it is a folder (itself, not a link) inside a plugin folder; else null. */
+  listFolder(path: string): string[] | null {
+    const i = this.dirs.findIndex((dir) => dir === path || within(dir, path));
+    if (i < 0 || this.ignored(path, false)) return null;
+    try {
+      if (!lstatSync(path).isDirectory()) return null;
+    } catch {
+      return null;
+    }
+    return this.list(i, this.dirs[i]!, path).map(([file]) => file);
+  }
+
   /** True for a link to a file inside folder `i`; a link leading outside is a load error. */
   linkInside(i: number, link: string): boolean {
     let target: string;
@@ -102,11 +114,6 @@ export class FolderPaths {
       return false;
     }
     return isFile(target);
-  }
-
-  /** The index of the folder that is or holds `path`, or -1. */
-  holderOf(path: string): number {
-    return this.dirs.findIndex((dir) => dir === path || within(dir, path));
   }
 
   /** The folder that holds `file` (as a real path), or undefined. */

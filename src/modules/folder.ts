@@ -6,10 +6,10 @@
  * (the first wins: earlier folder, then path order), what a change, a deletion or a failure does, and when
  * a failure is worth reporting.
  */
-import { lstatSync } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import { FolderPaths, isDirectory, type Placement } from './folder-paths.js';
-import { Loader, type LoadResult } from './loader.js';
+import { Loader } from './loader.js';
+import { guardedLoad, type LoadGuard } from './load-guard.js';
 import { PermissionCheck } from './permissions.js';
 import { FolderWatch, currentStamp } from './watcher.js';
 import { declaresAnything, errorText, type Declarations } from '../core/declarations.js';
@@ -28,19 +28,6 @@ export interface FolderOptions {
   checkPermissions: boolean;
   guard?: LoadGuard;
 }
-
-/**
- * Told before and after each plugin file is loaded (its top-level code run); `loading` may refuse the file
- * instead, with the reason as its load error. `extpoint check` uses it to follow, from another process,
- * which file was loading when a process ended.
- */
-export interface LoadGuard {
-  loading(file: string): string | null;
-  loaded(file: string): void;
-}
-
-/** The key under which `createExtension`'s options may carry a `LoadGuard`; internal to extpoint. */
-export const LOAD_GUARD: unique symbol = Symbol('extpoint.loadGuard');
 
 /** The registry operations the folders use, plus the origin of a registered module name. */
 export interface FolderHost extends ModuleHost {
@@ -247,11 +234,10 @@ export class PluginFolders {
   private expand(paths: string[]): Iterable<string> {
     const out = new Set(paths);
     for (const path of paths) {
-      const i = this.paths.holderOf(path);
-      if (i < 0 || !isFolder(path) || this.paths.ignored(path, false)) continue;
-      for (const [file] of this.paths.list(i, this.paths.dirs[i]!, path)) out.add(file);
-      const under = path + sep;
-      for (const file of this.files.keys()) if (file.startsWith(under)) out.add(file);
+      const inside = this.paths.listFolder(path);
+      if (inside === null) continue;
+      for (const file of inside) out.add(file);
+      for (const file of this.files.keys()) if (file.startsWith(path + sep)) out.add(file);
     }
     return out;
   }
@@ -274,23 +260,10 @@ export class PluginFolders {
     names.add(f.name);
   }
 
-  /** Loads `f`'s file, unless the guard refuses it; the guard hears when each load starts and ends. */
-  private load(f: PluginFile): LoadResult {
-    const guard = this.options.guard;
-    if (guard === undefined) return this.loader.load(f.file);
-    const refused = guard.loading(f.file);
-    if (refused !== null) return { ok: false, message: refused, file: f.file, touched: new Set() };
-    try {
-      return this.loader.load(f.file);
-    } finally {
-      guard.loaded(f.file);
-    }
-  }
-
   /** Loads one plugin file anew and notes what it now is. */
   private reload(f: PluginFile, watched: boolean, names: Set<string>, fresh: Map<string, Declarations>): void {
     this.cancelError(f.file);
-    const result = this.load(f);
+    const result = guardedLoad(this.loader, this.options.guard, f.file);
     f.touched = result.touched;
     if (!result.ok) {
       this.fail(f, result.message, result.file, watched);
@@ -346,7 +319,7 @@ export class PluginFolders {
 
   /** The declarations of a file that takes a module name over (the previous holder went away). */
   private takeOver(f: PluginFile, watched: boolean): Declarations | undefined {
-    const result = this.load(f);
+    const result = guardedLoad(this.loader, this.options.guard, f.file);
     f.touched = result.touched;
     if (!result.ok) {
       this.fail(f, result.message, result.file, watched);
@@ -454,15 +427,6 @@ export class PluginFolders {
 function byPrecedence(a: PluginFile, b: PluginFile): number {
   if (a.dir !== b.dir) return a.dir - b.dir;
   return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
-}
-
-/** True for a folder itself, not a link to one. */
-function isFolder(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function reachesAny(f: PluginFile, changed: Set<string>): boolean {
