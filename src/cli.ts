@@ -18,6 +18,7 @@ import { startReplSession, SCOPE_CALLS } from './operator/repl.js';
 import { attach } from './operator/attach.js';
 import { reportOfSnapshot } from './operator/state-report.js';
 import { FileStore } from './state/file-store.js';
+import { checkFolders, type CheckResult } from './check.js';
 
 const EXIT_OK = 0;
 const EXIT_PROBLEMS = 1;
@@ -108,9 +109,10 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
   check: {
     usage: `Usage: extpoint check DIR ...
 
-Loads every plugin file in the folders the way a host would (their top-level code runs) and prints one
-line per problem: the file, what is wrong and what to do. Checks names, load errors, refused files and
-plugin metadata. A plugin held by a dependency that is not in the folders is a warning only.
+Loads every plugin file in the folders the way a host would (their top-level code runs, in a child
+process) and prints one line per problem: the file, what is wrong and what to do. Checks names, load
+errors, refused files and plugin metadata; a file that ends the process as it loads (process.exit()) is
+a problem of its own. A plugin held by a dependency that is not in the folders is a warning only.
 Run it in a plugin's CI.
 
 Options:
@@ -123,12 +125,7 @@ Exit status: 0 no problem, 1 at least one problem, 2 usage error.
     async run(values, positionals) {
       if (positionals.length === 0) throw new UsageError('missing DIR: name at least one plugin folder to check');
       const dirs = await folders(positionals, 'DIR');
-      const ext = await openExtension(dirs, values['check-permissions'] !== false);
-      try {
-        return printProblems(ext.report(), dirs);
-      } finally {
-        await ext.stop('extpoint check done');
-      }
+      return printProblems(await checkFolders(dirs, values['check-permissions'] !== false), dirs);
     },
   },
 
@@ -316,7 +313,7 @@ function shown(path: string): string {
 }
 
 /** Prints one line per problem (stdout), then a summary; the exit status says whether there were any. */
-function printProblems(report: Report, dirs: string[]): number {
+function printProblems(report: CheckResult, dirs: string[]): number {
   const lines: string[] = [];
   for (const e of report.status.loadErrors) {
     const where = e.file !== undefined ? shown(e.file) : e.module !== undefined ? `module ${e.module}` : dirs.join(', ');

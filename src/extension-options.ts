@@ -10,6 +10,7 @@ import { checkOptions } from './core/options.js';
 import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
 import { PluginFolders } from './modules/folder.js';
 import { FileStore } from './state/file-store.js';
+import { LOAD_GUARD, type LoadGuard } from './modules/load-guard.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -106,7 +107,8 @@ export function folderOptions(
     }
   }
   if (pluginDirs === undefined || pluginDirs.length === 0) return null;
-  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true });
+  const guard = (options as { [LOAD_GUARD]?: LoadGuard })[LOAD_GUARD];
+  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard });
 }
 
 /** The state store an extension's options ask for, with its flush period, or null; throws a TypeError naming a bad option. */

@@ -6,6 +6,7 @@
 import { createConnection } from 'node:net';
 import type { AttachHello } from './repl-server.js';
 import { escapeControls } from './safe-text.js';
+import { lengthProblem, trustProblem } from './socket-path.js';
 
 /** The streams of the attaching side. */
 export interface AttachStreams {
@@ -33,8 +34,22 @@ function explain(path: string, err: NodeJS.ErrnoException): string {
   }
 }
 
-/** Attaches to the REPL socket at `path`; resolves to the exit status (0 when the session ended normally). */
-export function attach(path: string, io: AttachStreams): Promise<number> {
+/**
+ * Attaches to the REPL socket at `path`; resolves to the exit status (0 when the session ended normally).
+ * A socket it has no reason to trust (see `trustProblem`), or a path the platform would cut short, is refused
+ * before connecting: status 1.
+ */
+export async function attach(path: string, io: AttachStreams): Promise<number> {
+  const refused = lengthProblem(path) ?? (await trustProblem(path));
+  if (refused !== null) {
+    io.stderr.write(`extpoint attach: ${escapeControls(refused)}\n`);
+    io.stdin.destroy();
+    return 1;
+  }
+  return connect(path, io);
+}
+
+function connect(path: string, io: AttachStreams): Promise<number> {
   return new Promise((done) => {
     const socket = createConnection({ path, allowHalfOpen: true });
     const terminal = io.stdin.isTTY === true && io.stdout.isTTY === true;
