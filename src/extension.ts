@@ -17,6 +17,7 @@ import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
 import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
 import { OperatorState, type RestoredStatus } from './state/operator-state.js';
+import { toJson } from './operator/report-json.js';
 import {
   folderOptions,
   checkExtensionOptions,
@@ -78,17 +79,15 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       started: () => this.started,
     });
     const state = stateOptions(options, (message) => this.recordLoadError({ file: state?.store.where, message }));
-    this.state =
-      state === null
-        ? null
-        : new OperatorState(state.store, this.registry, node, state.flushMs, () => ({
-            startCount: this.startCount,
-            startTime: this.startTime,
-            terminateCount: this.terminateCount,
-            terminateReasons: this.terminateReasons.toArray(),
-            loadErrors: this.loadErrors.toArray(),
-            nodeRestarts: {},
-          }));
+    const status = () => ({
+      startCount: this.startCount,
+      startTime: this.startTime,
+      terminateCount: this.terminateCount,
+      terminateReasons: this.terminateReasons.toArray(),
+      loadErrors: this.loadErrors.toArray(),
+      nodeRestarts: {},
+    });
+    this.state = state === null ? null : new OperatorState(state.store, this.registry, node, state.flushMs, status, toJson);
   }
 
   // -------------------------------------------------------------------------------------------------

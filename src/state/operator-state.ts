@@ -6,7 +6,7 @@
 import type { LoadError, TerminateReason } from '../core/history.js';
 import { assertCallNames, isModuleName } from '../core/naming.js';
 import type { Registry } from '../registry/registry.js';
-import { captureRegistry, loadExit, restoreRegistry, saveExit } from './capture.js';
+import { captureRegistry, loadExit, restoreRegistry, saveExit, type PlainData } from './capture.js';
 import { STATE_VERSION, type StateSnapshot } from './snapshot.js';
 import { StateError, type StateStore } from './store.js';
 
@@ -38,6 +38,8 @@ export class OperatorState {
     private readonly node: string,
     private readonly flushMs: number,
     private readonly status: () => StatusRecord,
+    /** Makes exit and terminate reasons JSON-safe. */
+    private readonly plain: PlainData,
   ) {}
 
   /** Locks the store and loads it into the registry; the saved history, or null for a fresh start. */
@@ -106,7 +108,7 @@ export class OperatorState {
 
   private snapshot(cleanStop: boolean): StateSnapshot {
     const status = this.status();
-    const { points, plugins } = captureRegistry(this.registry);
+    const { points, plugins } = captureRegistry(this.registry, this.plain);
     return {
       version: STATE_VERSION,
       node: this.node,
@@ -116,7 +118,7 @@ export class OperatorState {
       startCount: status.startCount,
       startTime: status.startTime?.toISOString() ?? null,
       terminateCount: status.terminateCount,
-      terminateReasons: status.terminateReasons.map(saveExit),
+      terminateReasons: status.terminateReasons.map((t) => saveExit(t, this.plain)),
       loadErrors: status.loadErrors.map(({ at, ...rest }) => ({ ...rest, at: at.toISOString() })),
       points,
       plugins,
