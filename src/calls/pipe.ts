@@ -6,7 +6,7 @@ import type { PipeOptions } from '../core/types.js';
 import { HALT } from '../core/halt.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { DEPTH_MAX, FLIGHT_MAX, GENERATED_MAX, isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
-import { checkCallOptions } from './async.js';
+import { checkPipeOptions } from './async.js';
 import { checkOverrun, nativeThen, outcomeOf } from './outcome.js';
 
 export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
@@ -41,7 +41,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
   const slots = runnable(p);
   if (slots.length === 0) {
     return (state, opts) => {
-      if (opts !== undefined) checkCallOptions(opts);
+      if (opts !== undefined) checkPipeOptions(opts);
       return Promise.resolve(state);
     };
   }
@@ -103,7 +103,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
   if (!profiling && n <= GENERATED_MAX) return generatePipe(p, slots, fns, finish);
 
   const loop: PipeCaller = (input, opts) => {
-    const timeoutMs = opts !== undefined ? (checkCallOptions(opts), opts.timeoutMs) : undefined;
+    const timeoutMs = opts !== undefined ? (checkPipeOptions(opts), opts.timeoutMs) : undefined;
     const clocked = profiling || timeoutMs !== undefined;
     let state = input;
     for (let i = 0; i < n; i++) {
@@ -178,9 +178,9 @@ function generatePipe(
     h: typeof HALT,
     fin: typeof finish,
     outcome: typeof pipeOutcome,
-    check: typeof checkCallOptions,
+    check: typeof checkPipeOptions,
     overrun: typeof checkOverrun,
     refuse: typeof refusal,
   ) => PipeCaller;
-  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkCallOptions, checkOverrun, refusal);
+  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkPipeOptions, checkOverrun, refusal);
 }
