@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events';
 import type { ModuleHost } from './registry/module-host.js';
 import { Registry, type ModuleOrigin } from './registry/registry.js';
-import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './core/history.js';
+import type { LoadError } from './core/history.js';
+import { FrameworkStatus } from './core/status.js';
 import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
 import { describe, isModuleName } from './core/naming.js';
 import { buildReport, type Report } from './operator/report.js';
@@ -38,11 +39,8 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly registry: Registry;
   private readonly scanLoaded: boolean;
   private started = false;
-  private startCount = 0;
-  private startTime: Date | null = null;
-  private terminateCount = 0;
-  private readonly terminateReasons = new Ring<TerminateReason>(TERMINATES_KEPT);
-  private readonly loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
+  /** Starts, terminate reasons and load errors: the origin's status table. */
+  private readonly status = new FrameworkStatus();
   private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
@@ -79,14 +77,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       started: () => this.started,
     });
     const state = stateOptions(options, (message) => this.recordLoadError({ file: state?.store.where, message }));
-    const status = () => ({
-      startCount: this.startCount,
-      startTime: this.startTime,
-      terminateCount: this.terminateCount,
-      terminateReasons: this.terminateReasons.toArray(),
-      loadErrors: this.loadErrors.toArray(),
-      nodeRestarts: {},
-    });
+    const status = () => ({ ...this.status.record(), nodeRestarts: {} });
     this.state = state === null ? null : new OperatorState(state.store, this.registry, node, state.flushMs, status, toJson);
   }
 
@@ -117,7 +108,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.stateOpen = true;
     }
     this.started = true;
-    this.countStart();
+    this.status.started();
     if (this.scanLoaded) await this.loaded.scan();
     // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
     if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
@@ -133,9 +124,9 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * keeping modules given to `registerModule` and every flag and counter.
    */
   async restart(reason: unknown = 'restart'): Promise<void> {
-    this.recordTerminate(reason);
+    this.status.terminated(reason);
     this.started = true;
-    this.countStart();
+    this.status.started();
     if (this.scanLoaded) await this.loaded.scan();
     await this.folders?.start();
   }
@@ -153,7 +144,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * handles are closed). The registry stays: calls keep working.
    */
   async stop(reason: unknown = 'shutdown'): Promise<void> {
-    this.recordTerminate(reason);
+    this.status.terminated(reason);
     this.started = false;
     this.loaded.stop();
     await this.folders?.stop();
@@ -175,23 +166,10 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   /** Takes over the history a state file kept; a previous process that never stopped cleanly is recorded. */
   private adoptStatus(saved: RestoredStatus | null): void {
     if (saved === null) return;
-    this.startCount = Math.max(this.startCount, saved.startCount);
-    this.startTime = saved.startTime;
-    this.terminateCount = Math.max(this.terminateCount, saved.terminateCount);
-    for (const t of saved.terminateReasons) this.terminateReasons.push(t);
-    for (const e of saved.loadErrors) this.loadErrors.push(e);
+    this.status.adopt(saved);
     if (!saved.cleanStop) {
-      this.recordTerminate(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
+      this.status.terminated(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
     }
-  }
-
-  private countStart(): void {
-    this.startCount++;
-    this.startTime = new Date();
-  }
-
-  private recordTerminate(reason: unknown): void {
-    this.terminateReasons.push({ n: ++this.terminateCount, reason, at: new Date() });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -254,10 +232,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   }
 
   private recordLoadError(error: Omit<LoadError, 'at'>): void {
-    const entry: LoadError = { ...error, at: new Date() };
-    for (const key of ['module', 'file', 'export'] as const) if (entry[key] === undefined) delete entry[key];
-    this.loadErrors.push(entry);
-    this.emit('loadError', entry);
+    this.emit('loadError', this.status.loadError(error));
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -418,15 +393,10 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * @throws TypeError for an unknown filter (naming the one meant) or a filter of the wrong shape.
    */
   report(options?: ReportOptions): Report {
+    const { startCount, startTime, terminateReasons, loadErrors } = this.status.record();
     return buildReport(
       this.registry,
-      {
-        startCount: this.startCount,
-        startTime: this.startTime,
-        terminateReasons: this.terminateReasons.toArray(),
-        loadErrors: this.loadErrors.toArray(),
-        pendingFlags: this.registry.pendingFlags(),
-      },
+      { startCount, startTime, terminateReasons, loadErrors, pendingFlags: this.registry.pendingFlags() },
       options,
     );
   }

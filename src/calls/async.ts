@@ -13,7 +13,6 @@ import {
   overloaded,
   refusal,
   runnable,
-  tooDeep,
   type CallTarget,
 } from './target.js';
 import { checkOverrun, follow, followTimed, nativeThen } from './outcome.js';

@@ -3,20 +3,15 @@
  * writes flag changes through, flushes counters and history every `flushMs` on a timer that never
  * touches the call path, and writes a last document on a clean stop.
  */
-import type { LoadError, TerminateReason } from '../core/history.js';
+import type { StatusRecord as FrameworkRecord } from '../core/status.js';
 import { assertCallNames, isModuleName } from '../core/naming.js';
 import type { Registry } from '../registry/registry.js';
 import { captureRegistry, loadExit, restoreRegistry, saveExit, type PlainData } from './capture.js';
 import { STATE_VERSION, type StateSnapshot } from './snapshot.js';
 import { StateError, type StateStore } from './store.js';
 
-/** The framework's own history, as the extension keeps it. */
-export interface StatusRecord {
-  startCount: number;
-  startTime: Date | null;
-  terminateCount: number;
-  terminateReasons: TerminateReason[];
-  loadErrors: LoadError[];
+/** The framework's own history, with the restart counts of its nodes. */
+export interface StatusRecord extends FrameworkRecord {
   nodeRestarts: Record<string, number>;
 }
 
