@@ -11,23 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createExtension, halt, type Extension, type PluginResult } from '../src/index.js';
+import { noUnhandledRejections, sleep } from './helpers/unhandled.js';
 
 const make = (): Extension => createExtension({ scanLoaded: false });
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Runs `body`, then fails if a rejection went unhandled meanwhile (or shortly after). */
-async function noUnhandledRejections(body: () => Promise<void>): Promise<void> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown) => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await body();
-    await sleep(20);
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  expect(seen).toEqual([]);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Child processes for what could starve or kill the host

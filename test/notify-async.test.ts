@@ -4,23 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createExtension, type Extension } from '../src/index.js';
+import { noUnhandledRejections, sleep } from './helpers/unhandled.js';
 
 const make = (): Extension => createExtension({ scanLoaded: false });
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Runs `body`, then fails if a rejection went unhandled meanwhile (or shortly after). */
-async function noUnhandledRejections(body: () => Promise<void>): Promise<void> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown) => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await body();
-    await sleep(20);
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  expect(seen).toEqual([]);
-}
 
 function counts(ext: Extension): [string, number, number][] {
   return ext.report().plugins.map((p) => [p.module, p.ok, p.exit]);
