@@ -24,6 +24,19 @@ export type { ReplService } from './operator/repl-server.js';
 export { StateError, type StateStore } from './state/store.js';
 export type { StateSnapshot } from './state/snapshot.js';
 export { halt, HALT, type Halt } from './core/halt.js';
+export {
+  ExtpointError,
+  isExtpointError,
+  ERROR_CODES,
+  ETIMEOUT,
+  EASYNC,
+  EUNKNOWN,
+  ESTATECORRUPT,
+  ESTATELOCKED,
+  ESTATEPERM,
+  ESTATEIO,
+  type ExtpointErrorCode,
+} from './core/errors.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';
 export { extensionName, pluginName, parseExportName } from './core/naming.js';
 
