@@ -13,6 +13,8 @@ import { buildReport, type Report } from './operator/report.js';
 import type { ReportOptions } from './operator/report-filter.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
 import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
+import { isPoint, type CallParams, type IsPipePoint, type NotAPipePoint, type PipeResult, type PluginReturn } from './core/points.js';
+import type { Point, SyncParams, TypedPipeOptions, TypedPointHandle } from './core/points.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
@@ -245,8 +247,11 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    *
    * @throws TypeError when `module` or `point` is not a valid name.
    */
-  callPluginsSync<T = unknown>(module: string, point: string, args?: unknown): PluginResult<T>[] {
-    return this.registry.find(module, point).callSync(args) as PluginResult<T>[];
+  callPluginsSync<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): PluginResult<PluginReturn<A, R, S>>[];
+  callPluginsSync<T = unknown>(module: string, point: string, args?: unknown): PluginResult<T>[];
+  callPluginsSync(module: string | Point<unknown>, point?: unknown, args?: unknown): PluginResult[] {
+    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).callSync(point);
+    return this.registry.find(module, point as string).callSync(args);
   }
 
   /**
@@ -254,9 +259,14 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * `parallel`). A plugin that has not settled within `timeoutMs` yields `EXIT` with an `ETIMEOUT` error.
    * Rejects with a TypeError for a bad name or option.
    */
-  callPlugins<T = unknown>(module: string, point: string, args?: unknown, opts?: CallOptions): Promise<PluginResult<T>[]> {
+  callPlugins<A, R, S>(point: Point<A, R, S>, ...params: CallParams<A>): Promise<PluginResult<PluginReturn<A, R, S>>[]>;
+  callPlugins<T = unknown>(module: string, point: string, args?: unknown, opts?: CallOptions): Promise<PluginResult<T>[]>;
+  callPlugins(module: string | Point<unknown>, point?: unknown, args?: unknown, opts?: unknown): Promise<PluginResult[]> {
     try {
-      return this.registry.find(module, point).call(args, opts) as Promise<PluginResult<T>[]>;
+      if (typeof module !== 'string' && isPoint(module)) {
+        return this.registry.find(module.module, module.point).call(point, args as CallOptions | undefined);
+      }
+      return this.registry.find(module, point as string).call(args, opts as CallOptions | undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -266,8 +276,11 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * Runs the point's plugins like `callPluginsSync` but returns nothing: for event-style points. Counters
    * and exit reasons stay exact.
    */
-  notify(module: string, point: string, args?: unknown): void {
-    this.registry.find(module, point).notify(args);
+  notify<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): void;
+  notify(module: string, point: string, args?: unknown): void;
+  notify(module: string | Point<unknown>, point?: unknown, args?: unknown): void {
+    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).notify(point);
+    this.registry.find(module, point as string).notify(args);
   }
 
   /**
@@ -275,16 +288,31 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * `halt(value)` stops the chain with `value`. If a plugin throws, rejects or times out, the original
    * input comes back. A disabled point or one without plugins returns the input.
    */
-  pipe<T = unknown>(module: string, point: string, state: T, opts?: PipeOptions): Promise<T> {
+  pipe<A, R, S, Private extends object = {}>(
+    point: Point<A, R, S>,
+    state: IsPipePoint<A, R, S> extends true ? S : NotAPipePoint,
+    opts?: TypedPipeOptions<Private>,
+  ): Promise<PipeResult<S, Private>>;
+  pipe<T = unknown>(module: string, point: string, state: T, opts?: PipeOptions): Promise<T>;
+  pipe(module: string | Point<unknown>, point: unknown, state?: unknown, opts?: unknown): Promise<unknown> {
     try {
-      return this.registry.find(module, point).pipe(state, opts) as Promise<T>;
+      if (typeof module !== 'string' && isPoint(module)) {
+        return this.registry.find(module.module, module.point).pipe(point, state as PipeOptions | undefined);
+      }
+      return this.registry.find(module, point as string).pipe(state, opts as PipeOptions | undefined);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the report. */
-  point(module: string, point: string): PointHandle {
+  /**
+   * A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the
+   * report. Given a descriptor from `definePoint`, the handle's calls are typed by it.
+   */
+  point<A, R, S>(point: Point<A, R, S>): TypedPointHandle<A, R, S>;
+  point(module: string, point: string): PointHandle;
+  point(moduleOrPoint: string | Point<unknown>, name?: string): PointHandle {
+    const [module, point] = isPoint(moduleOrPoint) ? [moduleOrPoint.module, moduleOrPoint.point] : [moduleOrPoint, name as string];
     const p = this.registry.pin(module, point);
     return Object.freeze({
       module,

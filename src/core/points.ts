@@ -1,0 +1,110 @@
+/**
+ * Typed points: `definePoint<Args, Result, State>(module, point)` names a point once, with the types its
+ * calls take and give. The descriptor is plain data at run time (`{ module, point }`, frozen); the types
+ * ride on it for the compiler alone, so that `ext.point(descriptor)`, `callPlugins(descriptor, args)` and
+ * `definePlugin(descriptor, fn)` are checked against one declaration.
+ */
+import type { Halt } from './halt.js';
+import { assertCallNames } from './naming.js';
+import type { CallOptions, PipeOptions, PluginResult } from './types.js';
+
+/** The key of a descriptor's compile-time types; never present at run time. */
+declare const TYPES: unique symbol;
+
+/**
+ * A declared point: its module and name, and, for the compiler, what its plugins take (`Args`), what they
+ * give (`Result`) and the state a `pipe` threads through them (`State`, by default `Args`).
+ */
+export interface Point<Args = unknown, Result = unknown, State = Args> {
+  readonly module: string;
+  readonly point: string;
+  /**
+   * Compile-time only (absent at run time). Functions in both directions make each type exact: a point
+   * of `Order` is neither a point of `unknown` nor one of a subtype of `Order`.
+   */
+  readonly [TYPES]?: {
+    args: (args: Args) => Args;
+    result: (result: Result) => Result;
+    state: (state: State) => State;
+  };
+}
+
+/** What a value may be, or a promise of it. */
+export type Awaitable<T> = T | PromiseLike<T>;
+
+/**
+ * True when the point's plugins can be chained by `pipe`: each plugin's result (`Result`) is a state, and
+ * each state is an argument the plugins take (`State` is assignable to `Args`).
+ */
+export type IsPipePoint<Args, Result, State> = [Result] extends [State] ? ([State] extends [Args] ? true : false) : false;
+
+/**
+ * What a plugin of the point returns, awaited: its `Result`, or, on a point that can be piped, `halt(state)`.
+ * This is also the `data` of an `ok` result of a call of the point.
+ */
+export type PluginReturn<Args, Result, State> = IsPipePoint<Args, Result, State> extends true ? Result | Halt<State> : Result;
+
+/** The function a plugin of `Point<Args, Result, State>` must be. */
+export type PluginFor<Args, Result, State = Args> = (args: Args) => Awaitable<PluginReturn<Args, Result, State>>;
+
+/** The parameters of a call: the argument may be left out when the point's `Args` allow `undefined`. */
+export type CallParams<Args> = undefined extends Args ? [args?: Args, opts?: CallOptions] : [args: Args, opts?: CallOptions];
+/** The parameters of a synchronous call or a `notify`. */
+export type SyncParams<Args> = undefined extends Args ? [args?: Args] : [args: Args];
+
+/** `pipe`'s options on a typed point: `private` holds the keys merged into the chain's object result. */
+export interface TypedPipeOptions<Private extends object> extends Omit<PipeOptions, 'private'> {
+  private?: Private;
+}
+
+/**
+ * What a typed `pipe` resolves to. The chain's state; with `private`, maybe that state with the private keys
+ * merged over it: they are merged only into an object result that is not an array, and the input comes back
+ * unmerged when the point has no plugins or a plugin fails, so both shapes are possible.
+ */
+export type PipeResult<State, Private> = [keyof Private] extends [never]
+  ? State
+  : State | (Omit<State, keyof Private> & Private);
+
+/** Why a handle's `pipe` cannot be called: shown by the compiler as the parameter's type. */
+export type NotAPipePoint = 'extpoint: this point cannot be piped: its Result must be a State, and a State an Args';
+
+/** A handle on a typed point: its calls do no lookup, and are checked against the point's types. */
+export interface TypedPointHandle<Args, Result, State = Args> {
+  readonly module: string;
+  readonly point: string;
+  /** As `callPlugins(point, args, opts)`. */
+  call(...params: CallParams<Args>): Promise<PluginResult<PluginReturn<Args, Result, State>>[]>;
+  /** As `callPluginsSync(point, args)`. */
+  callSync(...params: SyncParams<Args>): PluginResult<PluginReturn<Args, Result, State>>[];
+  /** As `notify(point, args)`. */
+  notify(...params: SyncParams<Args>): void;
+  /** As `pipe(point, state, opts)`; on a point that cannot be piped, its `state` parameter is an error. */
+  pipe<Private extends object = {}>(
+    state: IsPipePoint<Args, Result, State> extends true ? State : NotAPipePoint,
+    opts?: TypedPipeOptions<Private>,
+  ): Promise<PipeResult<State, Private>>;
+}
+
+/**
+ * Declares a point of `module`: the descriptor names it for `ext.point`, the calls and `definePlugin`, and
+ * carries its types. `State` is the state `pipe` threads through the plugins (by default `Args`).
+ *
+ * @example
+ * const checkout = definePoint<Order, Receipt>('billing', 'checkout');
+ * const receipts = await extension.point(checkout).call(order); // PluginResult<Receipt>[]
+ *
+ * @throws TypeError when `module` or `point` breaks the naming rules; the message says which rule.
+ */
+export function definePoint<Args = unknown, Result = unknown, State = Args>(
+  module: string,
+  point: string,
+): Point<Args, Result, State> {
+  assertCallNames(module, point);
+  return Object.freeze({ module, point });
+}
+
+/** True when `value` is a point descriptor (an object with `module` and `point`), not a module name or a function. */
+export function isPoint(value: unknown): value is Point<unknown, unknown, unknown> {
+  return typeof value === 'object' && value !== null && 'module' in value && 'point' in value;
+}
