@@ -15,6 +15,7 @@ import { checkHealth, type HealthOptions, type HealthReport } from './calls/heal
 import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
 import { isPoint, type CallParams, type IsPipePoint, type NotAPipePoint, type PipeResult, type PluginReturn } from './core/points.js';
 import type { Point, SyncParams, TypedPipeOptions, TypedPointHandle } from './core/points.js';
+import type { NamedCallParams, NamedPipeResult, NamedReturn, NamedState, NamedSyncParams } from './core/points.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
@@ -243,12 +244,13 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   /**
    * Calls every enabled plugin of `module`'s `point` with `args`, in order, in the caller's context.
    * A plugin that throws yields `EXIT` with what it threw; one that returns a promise yields `EXIT`
-   * with an `EASYNC` error.
+   * with an `EASYNC` error. A descriptor from `definePoint` may stand for the two names, and a point listed in
+   * `DeclaredPoints` is typed by name too; the argument and the results are then checked against its types.
    *
    * @throws TypeError when `module` or `point` is not a valid name.
    */
   callPluginsSync<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): PluginResult<PluginReturn<A, R, S>>[];
-  callPluginsSync<T = unknown>(module: string, point: string, args?: unknown): PluginResult<T>[];
+  callPluginsSync<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedSyncParams<M, P>): PluginResult<NamedReturn<M, P, T>>[];
   callPluginsSync(module: string | Point<unknown>, point?: unknown, args?: unknown): PluginResult[] {
     if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).callSync(point);
     return this.registry.find(module, point as string).callSync(args);
@@ -260,7 +262,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * Rejects with a TypeError for a bad name or option.
    */
   callPlugins<A, R, S>(point: Point<A, R, S>, ...params: CallParams<A>): Promise<PluginResult<PluginReturn<A, R, S>>[]>;
-  callPlugins<T = unknown>(module: string, point: string, args?: unknown, opts?: CallOptions): Promise<PluginResult<T>[]>;
+  callPlugins<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedCallParams<M, P>): Promise<PluginResult<NamedReturn<M, P, T>>[]>;
   callPlugins(module: string | Point<unknown>, point?: unknown, args?: unknown, opts?: unknown): Promise<PluginResult[]> {
     try {
       if (typeof module !== 'string' && isPoint(module)) {
@@ -277,7 +279,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * and exit reasons stay exact.
    */
   notify<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): void;
-  notify(module: string, point: string, args?: unknown): void;
+  notify<M extends string, P extends string>(module: M, point: P, ...params: NamedSyncParams<M, P>): void;
   notify(module: string | Point<unknown>, point?: unknown, args?: unknown): void {
     if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).notify(point);
     this.registry.find(module, point as string).notify(args);
@@ -293,7 +295,12 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     state: IsPipePoint<A, R, S> extends true ? S : NotAPipePoint,
     opts?: TypedPipeOptions<Private>,
   ): Promise<PipeResult<S, Private>>;
-  pipe<T = unknown>(module: string, point: string, state: T, opts?: PipeOptions): Promise<T>;
+  pipe<T = unknown, M extends string = string, P extends string = string, Private extends object = {}>(
+    module: M,
+    point: P,
+    state: NamedState<M, P, T>,
+    opts?: TypedPipeOptions<Private>,
+  ): Promise<NamedPipeResult<M, P, T, Private>>;
   pipe(module: string | Point<unknown>, point: unknown, state?: unknown, opts?: unknown): Promise<unknown> {
     try {
       if (typeof module !== 'string' && isPoint(module)) {

@@ -87,6 +87,40 @@ export interface TypedPointHandle<Args, Result, State = Args> {
 }
 
 /**
+ * Points declared by name, for the name-based calls: a program adds its points to this interface, keyed
+ * `'module/point'`, and `callPlugins('billing', 'checkout', order)` is then checked and typed as
+ * `callPlugins(checkout, order)` is. Names not in it are called untyped, as always.
+ *
+ * @example
+ * declare module 'extpoint' {
+ *   interface DeclaredPoints { 'billing/checkout': typeof checkout }
+ * }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface DeclaredPoints {}
+
+/** The point declared as `module/point` in `DeclaredPoints`, or `undefined` when there is none. */
+export type DeclaredPoint<M extends string, P extends string> = `${M}/${P}` extends keyof DeclaredPoints
+  ? DeclaredPoints[`${M}/${P}`]
+  : undefined;
+
+/** The parameters after the names of `callPlugins(module, point, ...)`: typed when the point is declared. */
+export type NamedCallParams<M extends string, P extends string> =
+  DeclaredPoint<M, P> extends Point<infer A, any, any> ? CallParams<A> : [args?: unknown, opts?: CallOptions];
+/** The parameters after the names of `callPluginsSync` and `notify`: typed when the point is declared. */
+export type NamedSyncParams<M extends string, P extends string> =
+  DeclaredPoint<M, P> extends Point<infer A, any, any> ? SyncParams<A> : [args?: unknown];
+/** What a name-based call's results carry: the declared point's, or `T` (by default `unknown`). */
+export type NamedReturn<M extends string, P extends string, T> =
+  DeclaredPoint<M, P> extends Point<infer A, infer R, infer S> ? PluginReturn<A, R, S> : T;
+/** The `state` of a name-based `pipe`: the declared point's State, or anything (`T`). */
+export type NamedState<M extends string, P extends string, T> =
+  DeclaredPoint<M, P> extends Point<infer A, infer R, infer S> ? (IsPipePoint<A, R, S> extends true ? S : NotAPipePoint) : T;
+/** What a name-based `pipe` resolves to: as a typed `pipe` for a declared point, or `T`. */
+export type NamedPipeResult<M extends string, P extends string, T, Private> =
+  DeclaredPoint<M, P> extends Point<any, any, infer S> ? PipeResult<S, Private> : T;
+
+/**
  * Declares a point of `module`: the descriptor names it for `ext.point`, the calls and `definePlugin`, and
  * carries its types. `State` is the state `pipe` threads through the plugins (by default `Args`).
  *
