@@ -15,7 +15,7 @@ import { checkHealth, type HealthOptions, type HealthReport } from './calls/heal
 import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
 import { isPoint, type CallParams, type IsPipePoint, type NotAPipePoint, type PipeResult, type PluginReturn } from './core/points.js';
 import type { Point, SyncParams, TypedPipeOptions, TypedPointHandle } from './core/points.js';
-import type { NamedCallParams, NamedPipeResult, NamedReturn, NamedState, NamedSyncParams } from './core/points.js';
+import type { DeclaredPoint, NamedCallParams, NamedPipeResult, NamedReturn, NamedState, NamedSyncParams } from './core/points.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
@@ -314,10 +314,14 @@ export class Extension extends EventEmitter<ExtensionEvents> {
 
   /**
    * A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the
-   * report. Given a descriptor from `definePoint`, the handle's calls are typed by it.
+   * report. Given a descriptor from `definePoint` (or the names of a point in `DeclaredPoints`), the
+   * handle's calls are typed by it.
    */
   point<A, R, S>(point: Point<A, R, S>): TypedPointHandle<A, R, S>;
-  point(module: string, point: string): PointHandle;
+  point<M extends string, P extends string>(
+    module: M,
+    point: P,
+  ): DeclaredPoint<M, P> extends Point<infer A, infer R, infer S> ? TypedPointHandle<A, R, S> : PointHandle;
   point(moduleOrPoint: string | Point<unknown>, name?: string): PointHandle {
     const [module, point] = isPoint(moduleOrPoint) ? [moduleOrPoint.module, moduleOrPoint.point] : [moduleOrPoint, name as string];
     const p = this.registry.pin(module, point);

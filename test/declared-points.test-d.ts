@@ -3,7 +3,7 @@
  * calls of that point are checked and typed like calls given its descriptor; other names stay untyped.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import { createExtension, definePoint, type Halt, type PluginResult } from '../src/index.js';
+import { createExtension, definePoint, type Halt, type PluginResult, type PointHandle, type TypedPointHandle } from '../src/index.js';
 
 interface Item {
   sku: string;
@@ -30,6 +30,13 @@ describe('a declared point called by name', () => {
     expectTypeOf(ext.callPluginsSync('shop', 'order', item)).toEqualTypeOf<PluginResult<Ack>[]>();
     expectTypeOf(ext.pipe('shop', 'basket', [item])).toEqualTypeOf<Promise<Item[]>>();
     expectTypeOf(ext.callPluginsSync('shop', 'basket', [item])).toEqualTypeOf<PluginResult<Item[] | Halt<Item[]>>[]>();
+  });
+
+  it('gives a typed handle', () => {
+    expectTypeOf(ext.point('shop', 'order')).toEqualTypeOf<TypedPointHandle<Item, Ack, Item>>();
+    expectTypeOf(ext.point('shop', 'other')).toEqualTypeOf<PointHandle>();
+    // @ts-expect-error a number is not an Item
+    void ext.point('shop', 'order').call(5);
   });
 
   it('refuses a wrong argument', () => {
