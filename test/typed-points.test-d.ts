@@ -155,6 +155,13 @@ describe('definePlugin on a point', () => {
     expectTypeOf(asyncPlugin).returns.resolves.toExtend<Receipt>();
   });
 
+  it('accepts any return on an event point (Result void), as for callbacks', () => {
+    const seen: number[] = [];
+    const plugin = definePlugin(paid, (o) => seen.push(o.id));
+    expectTypeOf(plugin).parameter(0).toEqualTypeOf<Order>();
+    expectTypeOf(ext.point(paid).callSync(order)).toEqualTypeOf<PluginResult<void>[]>();
+  });
+
   it('refuses a wrong plugin signature', () => {
     // @ts-expect-error the plugin returns an Order, not a Receipt
     definePlugin(checkout, (o: Order) => o);

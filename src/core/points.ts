@@ -44,8 +44,16 @@ export type IsPipePoint<Args, Result, State> = [Result] extends [State] ? ([Stat
  */
 export type PluginReturn<Args, Result, State> = IsPipePoint<Args, Result, State> extends true ? Result | Halt<State> : Result;
 
-/** The function a plugin of `Point<Args, Result, State>` must be. */
-export type PluginFor<Args, Result, State = Args> = (args: Args) => Awaitable<PluginReturn<Args, Result, State>>;
+/**
+ * The function a plugin of `Point<Args, Result, State>` must be. On a point whose `Result` is `void` (an
+ * event point, called with `notify`) what a plugin returns is not used, so any return is accepted, as
+ * TypeScript does for callbacks.
+ */
+export type PluginFor<Args, Result, State = Args> = [void] extends [Result]
+  ? [Result] extends [void]
+    ? (args: Args) => void
+    : (args: Args) => Awaitable<PluginReturn<Args, Result, State>>
+  : (args: Args) => Awaitable<PluginReturn<Args, Result, State>>;
 
 /** The parameters of a call: the argument may be left out when the point's `Args` allow `undefined`. */
 export type CallParams<Args> = undefined extends Args ? [args?: Args, opts?: CallOptions] : [args: Args, opts?: CallOptions];
