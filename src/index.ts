@@ -39,7 +39,7 @@ export {
 } from './core/errors.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';
 export { definePoint } from './core/points.js';
-export type { Point, DeclaredPoints, DeclaredPoint, TypedPointHandle, PluginFor, PluginReturn, IsPipePoint, PipeResult, TypedPipeOptions, Awaitable } from './core/points.js';
+export type { Point, DeclaredPoints, DeclaredPoint, TypedPointHandle, PluginFor, PluginReturn, IsPipePoint, NotAPipePoint, PipeResult, TypedPipeOptions, Awaitable } from './core/points.js';
 export type { Priority } from './core/plugin-checks.js';
 export { extensionName, pluginName, parseExportName } from './core/naming.js';
 
