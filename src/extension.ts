@@ -176,6 +176,11 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     return new Nodes(settings, host);
   }
 
+  /** The node a plugin module runs on: a worker node's when one registered it, else this extension's own. */
+  private nodeOf(pluginModule: string): string {
+    return this.registry.modules.get(pluginModule)?.node ?? this.node;
+  }
+
   /** One row per node: this extension's own, then its worker nodes. */
   private nodeRows(): NodeRow[] {
     const plugins = new Map<string, number>();
@@ -386,12 +391,12 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * @throws TypeError when a name breaks the naming rules; the message says which rule.
    */
   enablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, true));
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, true, this.nodeOf(pluginModule)));
   }
 
   /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. Returns as `enablePlugin`. */
   disablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, false));
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, false, this.nodeOf(pluginModule)));
   }
 
   /**

@@ -243,7 +243,7 @@ export class WorkerNode implements PluginNode {
       }, decision.delayMs);
     } else {
       this.status = 'down';
-      this.downWatch.open();
+      if (this.settings.watch) this.downWatch.open();
     }
     this.host.down({ node: this.name, reason, status: this.status });
     this.settleFirstRun();
