@@ -36,6 +36,8 @@ function make(options: Partial<NodeDirOptions> = {}): Extension {
   return ext;
 }
 
+const code = (r: { data: unknown } | undefined) => (r?.data as { code?: string } | undefined)?.code;
+
 const WHERE = `import { isMainThread, threadId } from 'node:worker_threads';\nconst where = isMainThread ? 'main' : 'worker ' + threadId;\n`;
 
 describe('worker nodes', () => {
@@ -116,6 +118,10 @@ describe('worker nodes', () => {
     const [arg] = await e.callPlugins('app', 'echo', { f: () => 1 });
     expect(arg!.state).toBe('EXIT');
     expect((arg!.data as { code?: string }).code).toBe('EDATACLONE');
+    // Calls of one turn cross together; the one that cannot be cloned fails alone.
+    const [good, bad] = await Promise.all([e.callPlugins('app', 'echo', 1), e.callPlugins('app', 'echo', Symbol('no'))]);
+    expect(good![0]).toMatchObject({ state: 'ok', data: 1 });
+    expect(code(bad![0])).toBe('EDATACLONE');
     // The node stays up after clone failures.
     const [echo] = await e.callPlugins('app', 'echo', { ok: [1, 2] });
     expect(echo).toMatchObject({ state: 'ok', data: { ok: [1, 2] } });

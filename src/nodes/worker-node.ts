@@ -31,6 +31,12 @@ function workerEntry(): URL {
   return new URL('../../dist/nodes/worker-main.js', import.meta.url);
 }
 
+/** Calls waiting for the end of the turn to cross. */
+interface Outgoing {
+  batch: NodeCall[];
+  resolve(answers: NodeAnswer[]): void;
+}
+
 interface Pending {
   resolve(answers: NodeAnswer[]): void;
   size: number;
@@ -44,6 +50,7 @@ export class WorkerNode implements PluginNode {
   private ready = false;
   private readonly policy: RestartPolicy;
   private readonly pending = new Map<number, Pending>();
+  private outbox: Outgoing[] | null = null;
   private nextId = 1;
   private calls = 0;
   private restarts = 0;
@@ -98,19 +105,56 @@ export class WorkerNode implements PluginNode {
 
   call(batch: NodeCall[]): Promise<NodeAnswer[]> {
     this.calls++;
+    if (this.worker === null || !this.ready) return Promise.resolve(this.allFail(batch.length, this.downError()));
+    return new Promise((resolve) => {
+      // Calls made in the same turn cross together: one message out, one back.
+      if (this.outbox === null) {
+        this.outbox = [];
+        queueMicrotask(() => this.flush());
+      }
+      this.outbox.push({ batch, resolve });
+    });
+  }
+
+  /** Sends the calls of this turn as one message; a part that cannot be cloned is sent (and fails) alone. */
+  private flush(): void {
+    const parts = this.outbox ?? [];
+    this.outbox = null;
+    if (parts.length === 1 || !this.send(parts)) for (const part of parts) this.send([part]);
+  }
+
+  /** Posts `parts` as one message; false when it could not be cloned (a single part then answers EDATACLONE). */
+  private send(parts: Outgoing[]): boolean {
     const worker = this.worker;
-    if (worker === null || !this.ready) return Promise.resolve(this.allFail(batch.length, this.downError()));
+    const size = parts.reduce((n, p) => n + p.batch.length, 0);
+    if (worker === null || !this.ready) {
+      const error = this.downError();
+      for (const part of parts) part.resolve(this.allFail(part.batch.length, error));
+      return true;
+    }
     const id = this.nextId++;
+    const batch = parts.length === 1 ? parts[0]!.batch : parts.flatMap((p) => p.batch);
     try {
       worker.postMessage({ t: 'call', id, batch } satisfies ToWorker);
     } catch (err) {
+      if (parts.length > 1) return false;
       const error = nodeError('EDATACLONE', `the arguments cannot cross to node "${this.name}" by structured clone: ${(err as Error).message}`);
-      return Promise.resolve(this.allFail(batch.length, error));
+      parts[0]!.resolve(this.allFail(size, error));
+      return true;
     }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
-      this.pending.set(id, { resolve, size: batch.length, timer });
-    });
+    const resolve =
+      parts.length === 1
+        ? parts[0]!.resolve
+        : (answers: NodeAnswer[]) => {
+            let at = 0;
+            for (const part of parts) {
+              part.resolve(answers.slice(at, at + part.batch.length));
+              at += part.batch.length;
+            }
+          };
+    const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
+    this.pending.set(id, { resolve, size, timer });
+    return true;
   }
 
   async health(module: string): Promise<unknown> {
