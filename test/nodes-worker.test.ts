@@ -144,6 +144,38 @@ describe('worker nodes', () => {
     expect((r!.data as { code?: string }).code).toBe('ENODEDOWN');
   });
 
+  it('hot reload inside the worker: a changed file replaces its plugins, a deleted one unloads them', async () => {
+    await writeFile(join(sandbox, 'far.mjs'), `export function app_hello_Plugin() { return 'v1'; }\n`);
+    ext = createExtension({ scanLoaded: false, watch: true, pluginDirs: [{ path: sandbox, node: 'sandbox', isolation: 'worker' }] });
+    const e = ext;
+    await e.start();
+    expect((await e.callPlugins('app', 'hello'))[0]).toMatchObject({ state: 'ok', data: 'v1' });
+    e.disablePlugin('far', 'app', 'other');
+    const reloaded = new Promise((resolve) => e.once('reload', resolve));
+    await writeFile(join(sandbox, 'far.mjs'), `export function app_hello_Plugin() { return 'v2'; }\nexport function app_other_Plugin() { return 'o'; }\n`);
+    expect(await reloaded).toMatchObject({ module: 'far', origin: 'folder' });
+    expect((await e.callPlugins('app', 'hello'))[0]).toMatchObject({ state: 'ok', data: 'v2', info: { node: 'sandbox' } });
+    // The flag set before the plugin existed waited for it.
+    expect(await e.callPlugins('app', 'other')).toEqual([]);
+    const unloaded = new Promise((resolve) => e.once('unload', resolve));
+    await rm(join(sandbox, 'far.mjs'));
+    await unloaded;
+    expect(await e.callPlugins('app', 'hello')).toEqual([]);
+    expect(e.report().nodes[1]).toMatchObject({ node: 'sandbox', plugins: 0, restarts: 0, status: 'up' });
+  });
+
+  it('a host without worker nodes starts no worker and reports only its own node', async () => {
+    await writeFile(join(local, 'near.mjs'), `export function app_hello_Plugin() { return 1; }\n`);
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
+    ext = createExtension({ scanLoaded: false, watch: false, pluginDirs: [local] });
+    await ext.start();
+    await ext.callPlugins('app', 'hello');
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length).toBe(before);
+    expect(ext.report().nodes).toMatchObject([{ node: 'local', kind: 'local', status: 'up', plugins: 1, calls: 1 }]);
+    expect(ext.report().text()).not.toContain('nodes (');
+    await expect(ext.restartNode('sandbox')).rejects.toThrow(/has no worker nodes/);
+  });
+
   it('checks the node options and names the bad one', () => {
     const bad = (entry: object) => () => createExtension({ scanLoaded: false, pluginDirs: [entry as NodeDirOptions] });
     expect(bad({ path: sandbox, node: 'sandbox' })).toThrow(/isolation: 'worker'/);
