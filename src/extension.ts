@@ -19,7 +19,7 @@ import { LoadedModules } from './modules/loaded-modules.js';
 import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
 import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import { toJson } from './operator/report-json.js';
-import { Nodes, remoteDeclarations } from './nodes/nodes.js';
+import { Nodes, adoptEarlyFlags, remoteDeclarations } from './nodes/nodes.js';
 import type { NodeHost, NodeRow } from './nodes/node.js';
 import {
   workerNodeOptions,
@@ -164,6 +164,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
         }
         const worker = this.nodes?.get(node);
         if (worker === undefined) return false;
+        if (previous === undefined) adoptEarlyFlags(this.registry, name, plugins, this.node, node);
         return this.install(name, remoteDeclarations(worker, name, plugins, points, problems, health), 'folder', file, node);
       },
       uninstall: (node, name) => {

@@ -164,6 +164,17 @@ describe('worker nodes', () => {
     expect(e.report().nodes[1]).toMatchObject({ node: 'sandbox', plugins: 0, restarts: 0, status: 'up' });
   });
 
+  it('a plugin disabled before its module first registered on a worker node stays disabled', async () => {
+    await writeFile(join(sandbox, 'far.mjs'), `export function app_hello_Plugin() { return 1; }\nexport function app_bye_Plugin() { return 2; }\n`);
+    const e = make();
+    expect(e.disablePlugin('far', 'app', 'hello')).toBe('pending');
+    await e.start();
+    expect(await e.callPlugins('app', 'hello')).toEqual([]);
+    expect((await e.callPlugins('app', 'bye'))[0]).toMatchObject({ state: 'ok', data: 2 });
+    expect(e.enablePlugin('far', 'app', 'hello')).toBe('applied');
+    expect((await e.callPlugins('app', 'hello'))[0]).toMatchObject({ state: 'ok', data: 1, info: { node: 'sandbox' } });
+  });
+
   it('a host without worker nodes starts no worker and reports only its own node', async () => {
     await writeFile(join(local, 'near.mjs'), `export function app_hello_Plugin() { return 1; }\n`);
     const before = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;

@@ -7,6 +7,7 @@ import type { Declarations, PluginDeclaration } from '../core/declarations.js';
 import type { NodeHost, NodeRow, PluginNode, RemotePlugin, RemotePoint, RemoteProblem } from './node.js';
 import { WorkerNode, type WorkerNodeSettings } from './worker-node.js';
 import { describe } from '../core/naming.js';
+import type { Registry } from '../registry/registry.js';
 
 export class Nodes {
   private readonly nodes = new Map<string, PluginNode>();
@@ -83,4 +84,24 @@ function proxy(node: PluginNode, module: string, fn: string): (args: unknown) =>
       if (a.ok) return a.data;
       throw a.error;
     });
+}
+
+/**
+ * A plugin flag call made before a module first registered could not know the module's node, so it was
+ * kept for the extension's own node. When the module registers on worker node `node`, such a disable
+ * flag is carried over (unless the node's slot has a flag of its own), so that it applies as it would have.
+ */
+export function adoptEarlyFlags(registry: Registry, name: string, plugins: RemotePlugin[], localNode: string, node: string): void {
+  for (const p of plugins) {
+    const point = registry.peek(p.module, p.point);
+    if (point === undefined) continue;
+    let early = false;
+    let own = false;
+    for (const slot of point.slots.values()) {
+      if (slot.info.module !== name) continue;
+      if (slot.info.node === node) own = true;
+      else if (slot.info.node === localNode && slot.impl === null && !slot.enabled) early = true;
+    }
+    if (early && !own) registry.setPluginEnabled(name, p.module, p.point, false, node);
+  }
 }
