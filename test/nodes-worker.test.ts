@@ -114,10 +114,14 @@ describe('worker nodes', () => {
     const [fn] = await e.callPlugins('app', 'fn');
     expect(fn!.state).toBe('EXIT');
     expect((fn!.data as { code?: string }).code).toBe('EDATACLONE');
+    expect((fn!.data as Error).message).toMatch(/^result cannot cross to the host by structured clone/);
 
-    const [arg] = await e.callPlugins('app', 'echo', { f: () => 1 });
+    const [arg] = await e.callPlugins('app', 'echo', { list: [1, { f: () => 1 }] });
     expect(arg!.state).toBe('EXIT');
     expect((arg!.data as { code?: string }).code).toBe('EDATACLONE');
+    expect((arg!.data as Error).message).toMatch(/^args\.list\[1\]\.f cannot cross to node "sandbox"/);
+    const [deep] = await e.callPlugins('app', 'echo', { 'odd key': new Map([['k', new WeakMap()]]) });
+    expect((deep!.data as Error).message).toMatch(/^args\["odd key"\]\.get\(<key 0>\) cannot cross/);
     // Calls of one turn cross together; the one that cannot be cloned fails alone.
     const [good, bad] = await Promise.all([e.callPlugins('app', 'echo', 1), e.callPlugins('app', 'echo', Symbol('no'))]);
     expect(good![0]).toMatchObject({ state: 'ok', data: 1 });

@@ -43,3 +43,64 @@ export function unpackThrown(wire: WireThrown): unknown {
   if (code !== undefined) (error as { code?: unknown }).code = code;
   return error;
 }
+
+/**
+ * Where in `value` the first thing that structured clone refuses sits, as a path from `root`
+ * (`args.items[2].onDone`), or `root` itself when only the whole value can be named. Called only after
+ * a clone failed, so its cost is off the normal path; depth and breadth are bounded.
+ */
+export function unclonablePath(value: unknown, root: string): string {
+  return find(value, root, new Set(), 0) ?? root;
+}
+
+const MAX_DEPTH = 20;
+const MAX_KEYS = 1000;
+
+function find(value: unknown, path: string, seen: Set<object>, depth: number): string | null {
+  if (typeof value === 'function' || typeof value === 'symbol') return path;
+  if (typeof value !== 'object' || value === null || seen.has(value) || depth > MAX_DEPTH) return null;
+  seen.add(value);
+  if (value instanceof Map) {
+    let i = 0;
+    for (const [k, v] of value) {
+      const hit = find(k, `${path}.<key ${i}>`, seen, depth + 1) ?? find(v, `${path}.get(<key ${i}>)`, seen, depth + 1);
+      if (hit !== null) return hit;
+      if (++i >= MAX_KEYS) break;
+    }
+    return null;
+  }
+  if (value instanceof Set) {
+    let i = 0;
+    for (const v of value) {
+      const hit = find(v, `${path}.<item ${i}>`, seen, depth + 1);
+      if (hit !== null) return hit;
+      if (++i >= MAX_KEYS) break;
+    }
+    return null;
+  }
+  const keys = Object.keys(value).slice(0, MAX_KEYS);
+  for (const key of keys) {
+    let item: unknown;
+    try {
+      item = (value as Record<string, unknown>)[key];
+    } catch {
+      return `${path}${step(value, key)}`;
+    }
+    const hit = find(item, `${path}${step(value, key)}`, seen, depth + 1);
+    if (hit !== null) return hit;
+  }
+  // No function or symbol below: the object itself (a WeakMap, a Promise, a host object) is what fails.
+  if (depth > 0) {
+    try {
+      structuredClone(value);
+    } catch {
+      return path;
+    }
+  }
+  return null;
+}
+
+function step(container: object, key: string): string {
+  if (Array.isArray(container)) return `[${key}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}

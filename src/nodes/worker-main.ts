@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PluginFolders } from '../modules/folder.js';
 import { readExports, type Declarations } from '../core/declarations.js';
 import type { NodeCall } from './node.js';
-import { packThrown, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
+import { packThrown, unclonablePath, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
 
 /** What the host gives a worker node. */
 export interface WorkerNodeData {
@@ -71,8 +71,8 @@ function answer(id: number, answers: WireAnswer[]): void {
       structuredClone(a);
       return a;
     } catch (err) {
-      const what = a.ok ? 'the result' : 'the thrown value';
-      const message = `${what} cannot cross to the host by structured clone: ${(err as Error).message}`;
+      const where = a.ok ? unclonablePath(a.data, 'result') : unclonablePath(a.error, 'thrown value');
+      const message = `${where} cannot cross to the host by structured clone: ${(err as Error).message}`;
       return { ok: false, error: { error: { name: 'Error', message, code: 'EDATACLONE' } } };
     }
   });

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RestartPolicy, type RestartLimits } from './restart-policy.js';
 import { nodeError, REASONS_KEPT, type NodeAnswer, type NodeCall, type NodeHost, type NodeRow, type NodeStatus, type PluginNode } from './node.js';
-import { unpackThrown, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
+import { unclonablePath, unpackThrown, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
 import type { WorkerNodeData } from './worker-main.js';
 import { DownWatch } from './down-watch.js';
 
@@ -138,7 +138,8 @@ export class WorkerNode implements PluginNode {
       worker.postMessage({ t: 'call', id, batch } satisfies ToWorker);
     } catch (err) {
       if (parts.length > 1) return false;
-      const error = nodeError('EDATACLONE', `the arguments cannot cross to node "${this.name}" by structured clone: ${(err as Error).message}`);
+      const where = unclonablePath(parts[0]!.batch[0]?.args, 'args');
+      const error = nodeError('EDATACLONE', `${where} cannot cross to node "${this.name}" by structured clone: ${(err as Error).message}`);
       parts[0]!.resolve(this.allFail(size, error));
       return true;
     }
