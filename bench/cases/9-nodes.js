@@ -2,7 +2,9 @@
  * Case 9: an awaited call of a point whose 10 plugins run on a worker node, against raw MessagePort round
  * trips to a worker running the same 10 functions: one round trip carrying all 10 (the floor the issue
  * aims at, with one batched crossing per call) and 10 round trips one after another (what the node does
- * today: each plugin's proxy crosses on its own).
+ * today: each plugin's proxy crosses on its own). Also: 64 parallel calls in flight against 64 raw round
+ * trips in flight (per call), and the time from a worker node's creation to its first answer, and from a
+ * crash to the next answer (which includes the supervisor's first backoff, 100 ms).
  */
 import { Worker } from 'node:worker_threads';
 import { createExtension } from '../../dist/index.js';
@@ -22,6 +24,10 @@ export const variants = [
   { key: 'workerNodeParallel', label: 'extpoint callPlugins parallel, worker node', ratioTo: 'portBatch' },
   { key: 'portBatch', label: 'raw MessagePort: 1 round trip, 10 plugins', ratioTo: 'portBatch' },
   { key: 'portEach', label: 'raw MessagePort: 10 round trips', ratioTo: 'portBatch' },
+  { key: 'workerNode64', label: 'extpoint, 64 parallel calls in flight', unit: 'ns/call', ratioTo: 'port64' },
+  { key: 'port64', label: 'raw MessagePort, 64 round trips in flight', unit: 'ns/call', ratioTo: 'port64' },
+  { key: 'startToFirstCall', label: 'worker node: start to first answer', unit: 'ms', ratioTo: 'startToFirstCall' },
+  { key: 'restartAfterCrash', label: 'worker node: crash to next answer', unit: 'ms', ratioTo: 'restartAfterCrash' },
 ];
 
 export const goals = [
@@ -56,26 +62,83 @@ function rawPort() {
   return { worker, ask };
 }
 
+const IN_FLIGHT = 64;
+
+/** Milliseconds of `op` (awaited), median of `times` runs. */
+async function timeMs(op, times) {
+  const ms = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = process.hrtime.bigint();
+    await op();
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[ms.length >> 1];
+}
+
+/** Start, or crash-and-restart, timings: each run makes its own extension on a fresh folder. */
+async function lifeCycle(key, opts) {
+  const dir = tempFolder('nodes-life');
+  writePluginFiles(dir, PLUGINS);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(`${dir}/crash.js`, `'use strict';\nexports.host_crash_Plugin = function () { process.exit(1); };\n`);
+  const times = opts.quick ? 2 : 10;
+  const make = () => createExtension({ scanLoaded: false, watch: false, pluginDirs: [{ path: dir, node: 'bench', isolation: 'worker', restart: { intensity: 1000, periodMs: 1000 } }] });
+  try {
+    if (key === 'startToFirstCall') {
+      return await timeMs(async () => {
+        const ext = make();
+        await ext.start();
+        await ext.callPlugins('host', 'p', ARGS);
+        await ext.stop();
+      }, times);
+    }
+    const ext = make();
+    await ext.start();
+    try {
+      // The policy's first backoff (100 ms) is part of the figure.
+      return await timeMs(async () => {
+        const up = new Promise((resolve) => ext.once('nodeUp', resolve));
+        await ext.callPlugins('host', 'crash');
+        await up;
+        const [r] = await ext.callPlugins('host', 'p', ARGS);
+        if (r.state !== 'ok') throw new Error('no answer after the restart');
+        await ext.restartNode('bench'); // forget the restart, so every run backs off alike
+      }, times);
+    } finally {
+      await ext.stop();
+    }
+  } finally {
+    removeFolder(dir);
+  }
+}
+
 export async function run(key, opts) {
+  if (key === 'startToFirstCall' || key === 'restartAfterCrash') return { value: await lifeCycle(key, opts) };
   let dir = null;
   let stop = async () => {};
   let call;
-  if (key === 'workerNode' || key === 'workerNodeParallel') {
+  let perOp = 1;
+  if (key === 'workerNode64' || key === 'port64') perOp = IN_FLIGHT;
+  if (key === 'workerNode' || key === 'workerNodeParallel' || key === 'workerNode64') {
     dir = tempFolder('nodes');
     writePluginFiles(dir, PLUGINS);
     const ext = createExtension({ scanLoaded: false, watch: false, pluginDirs: [{ path: dir, node: 'bench', isolation: 'worker' }] });
     await ext.start();
     stop = () => ext.stop();
     // With parallel the 10 plugins' calls leave in one turn and cross as one message.
-    const options = key === 'workerNodeParallel' ? { parallel: true } : undefined;
-    call = async (args) => (await ext.callPlugins('host', 'p', args, options)).map((r) => r.data);
-  } else if (key === 'portBatch' || key === 'portEach') {
+    const options = key === 'workerNode' ? undefined : { parallel: true };
+    const one = async (args) => (await ext.callPlugins('host', 'p', args, options)).map((r) => r.data);
+    call = key === 'workerNode64' ? async (args) => (await Promise.all(Array.from({ length: IN_FLIGHT }, () => one(args))))[0] : one;
+  } else if (key === 'portBatch' || key === 'portEach' || key === 'port64') {
     const { worker, ask } = rawPort();
     stop = () => worker.terminate();
     call =
       key === 'portBatch'
         ? (args) => ask({ args })
-        : async (args) => {
+        : key === 'port64'
+          ? async (args) => (await Promise.all(Array.from({ length: IN_FLIGHT }, () => ask({ args }))))[0]
+          : async (args) => {
             const out = [];
             for (let i = 0; i < PLUGINS; i++) out.push(await ask({ one: i, args }));
             return out;
@@ -86,7 +149,7 @@ export async function run(key, opts) {
     const expected = Array.from({ length: PLUGINS }, (_, i) => ARGS.n + i);
     if (JSON.stringify(first) !== JSON.stringify(expected)) throw new Error(`${key} answered ${JSON.stringify(first)}`);
     const m = await measure(() => call(ARGS), { ...opts, async: true });
-    return { value: m.nsPerOp, extra: { samples: m.samples, batch: m.batch } };
+    return { value: m.nsPerOp / perOp, extra: { samples: m.samples.map((x) => x / perOp), batch: m.batch } };
   } finally {
     await stop();
     removeFolder(dir);
