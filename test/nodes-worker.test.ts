@@ -179,6 +179,19 @@ describe('worker nodes', () => {
     expect((await e.callPlugins('app', 'hello'))[0]).toMatchObject({ state: 'ok', data: 1, info: { node: 'sandbox' } });
   });
 
+  it('a file that fails to load in the worker is a load error in the host, naming the node and the file', async () => {
+    await writeFile(join(sandbox, 'broken.mjs'), `export function app_hello_Plugin( { return 1; }\n`);
+    await writeFile(join(sandbox, 'fine.mjs'), `export function app_hello_Plugin() { return 'fine'; }\n`);
+    const e = make();
+    const errors: string[] = [];
+    e.on('loadError', (err) => errors.push(`${err.file}: ${err.message}`));
+    await e.start();
+    expect(errors.length).toBe(1);
+    expect(errors[0]).toContain(join(sandbox, 'broken.mjs'));
+    expect(errors[0]).toMatch(/node "sandbox": /);
+    expect((await e.callPlugins('app', 'hello')).map((r) => r.data)).toEqual(['fine']);
+  });
+
   it('a host without worker nodes starts no worker and reports only its own node', async () => {
     await writeFile(join(local, 'near.mjs'), `export function app_hello_Plugin() { return 1; }\n`);
     const before = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
