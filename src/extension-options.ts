@@ -11,6 +11,9 @@ import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
 import { PluginFolders } from './modules/folder.js';
 import { FileStore } from './state/file-store.js';
 import { LOAD_GUARD, type LoadGuard } from './modules/load-guard.js';
+import { isNodeDir, nodeSettings, type NodeDirOptions } from './nodes/options.js';
+import type { NodeEvent } from './nodes/node.js';
+import type { WorkerNodeSettings } from './nodes/worker-node.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -24,9 +27,10 @@ export interface ExtensionOptions {
   /**
    * Plugin folders: `start()` loads every `.js`, `.cjs` and `.mjs` file in them (recursively, skipping
    * `node_modules` and dot-folders) and, with `watch`, keeps them live as files come, change and go.
-   * Relative paths are resolved against the current directory. Default none.
+   * Relative paths are resolved against the current directory. Default none. An entry may instead be an
+   * object that runs the folder's plugins on their own node in a worker thread (see `NodeDirOptions`).
    */
-  pluginDirs?: readonly string[];
+  pluginDirs?: readonly (string | NodeDirOptions)[];
   /** Whether plugin folders are watched for changes. Default true when `pluginDirs` is given. */
   watch?: boolean;
   /**
@@ -73,6 +77,10 @@ export interface ExtensionEvents {
   reload: [ModuleEvent];
   unload: [ModuleEvent];
   loadError: [LoadError];
+  /** A worker node loaded its folder and answers calls. */
+  nodeUp: [NodeEvent];
+  /** A worker node went down (`status` says whether a restart is scheduled). */
+  nodeDown: [NodeEvent];
 }
 
 /** A handle on one point: calls through it do no lookup at all. */
@@ -97,8 +105,10 @@ export function folderOptions(
 ): PluginFolders | null {
   const { pluginDirs, watch, checkPermissions } = options;
   if (pluginDirs !== undefined) {
-    if (!Array.isArray(pluginDirs) || pluginDirs.some((d) => typeof d !== 'string' || d.length === 0)) {
-      throw new TypeError(`extpoint: option pluginDirs must be an array of folder paths, not ${describe(pluginDirs)}`);
+    if (!Array.isArray(pluginDirs) || pluginDirs.some((d) => (typeof d !== 'string' || d.length === 0) && !isNodeDir(d))) {
+      throw new TypeError(
+        `extpoint: option pluginDirs must be an array of folder paths (or { path, node, isolation: 'worker' } objects), not ${describe(pluginDirs)}`,
+      );
     }
   }
   for (const [key, value] of [['watch', watch], ['checkPermissions', checkPermissions]] as const) {
@@ -106,9 +116,17 @@ export function folderOptions(
       throw new TypeError(`extpoint: option ${key} must be true or false, not ${describe(value)}`);
     }
   }
-  if (pluginDirs === undefined || pluginDirs.length === 0) return null;
+  const dirs = pluginDirs?.filter((d): d is string => typeof d === 'string') ?? [];
+  if (dirs.length === 0) return null;
   const guard = (options as { [LOAD_GUARD]?: LoadGuard })[LOAD_GUARD];
-  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard });
+  return new PluginFolders({ ...host, originOf }, { dirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard });
+}
+
+/** The worker nodes the `pluginDirs` entries ask for (checked; call after `folderOptions`). */
+export function workerNodeOptions(options: ExtensionOptions, localNode: string): WorkerNodeSettings[] {
+  return (options.pluginDirs ?? [])
+    .filter(isNodeDir)
+    .map((d) => nodeSettings(d, localNode, options.watch ?? true, options.checkPermissions ?? true));
 }
 
 /** The state store an extension's options ask for, with its flush period, or null; throws a TypeError naming a bad option. */

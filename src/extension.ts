@@ -22,7 +22,10 @@ import { LoadedModules } from './modules/loaded-modules.js';
 import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
 import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import { toJson } from './operator/report-json.js';
+import { Nodes, adoptEarlyFlags, remoteDeclarations } from './nodes/nodes.js';
+import type { NodeHost, NodeRow } from './nodes/node.js';
 import {
+  workerNodeOptions,
   folderOptions,
   checkExtensionOptions,
   stateOptions,
@@ -47,6 +50,8 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
+  /** Worker nodes asked for by `pluginDirs` entries; null when none (nothing changes for such hosts). */
+  private nodes: Nodes | null = null;
   /** Durable operator state, when `stateFile` is given; `stateOpen` once loaded by `start()`. */
   private readonly state: OperatorState | null;
   private stateOpen = false;
@@ -71,6 +76,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       loadError: (error) => this.recordLoadError(error),
     };
     this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
+    this.nodes = this.makeNodes(options);
     this.loaded = new LoadedModules({
       record: (name) => this.registry.modules.get(name),
       loadedRecords: () => [...this.registry.modules.values()].filter((r) => r.origin === 'loaded'),
@@ -97,13 +103,14 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   async start(options?: StartOptions): Promise<void> {
     if (options !== undefined) {
       checkExtensionOptions(options, true);
-      if (this.folders !== null) {
+      if (this.folders !== null || this.nodes !== null) {
         throw new TypeError(
           'extpoint: start(options) gives plugin folders, but this instance already has them; ' +
             'give pluginDirs either to createExtension or to start, once',
         );
       }
       this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
+      this.nodes = this.makeNodes(options);
     }
     if (this.started) return;
     if (this.state !== null && !this.stateOpen) {
@@ -116,6 +123,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
     if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
     await this.folders?.start();
+    await this.nodes?.start();
     if (this.state !== null) {
       this.state.flagsChanged();
       this.state.startFlushing();
@@ -132,6 +140,71 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     this.status.started();
     if (this.scanLoaded) await this.loaded.scan();
     await this.folders?.start();
+    await this.nodes?.start();
+  }
+
+  /**
+   * Starts worker node `name` again now and forgets its past restarts: the way back for a node its
+   * supervisor gave up on. Resolves once the node has loaded its folder (or failed to).
+   *
+   * @throws TypeError (as a rejection) for a node this extension does not have.
+   */
+  restartNode(name: string): Promise<void> {
+    if (this.nodes === null) return Promise.reject(new TypeError(`extpoint: restartNode(${describe(name)}): this extension has no worker nodes`));
+    return this.nodes.restart(name);
+  }
+
+  /** The worker nodes of `options`, wired to the registry; null when it asks for none. */
+  private makeNodes(options: ExtensionOptions): Nodes | null {
+    const settings = workerNodeOptions(options, this.node);
+    if (settings.length === 0) return null;
+    const host: NodeHost = {
+      install: (node, name, plugins, points, problems, health, file) => {
+        const previous = this.registry.modules.get(name);
+        if (previous !== undefined && previous.node !== node) {
+          this.recordLoadError({ module: name, file, message: `module "${name}" of node "${node}" is refused: node "${previous.node}" already has a module of that name` });
+          return false;
+        }
+        const worker = this.nodes?.get(node);
+        if (worker === undefined) return false;
+        if (previous === undefined) adoptEarlyFlags(this.registry, name, plugins, this.node, node);
+        return this.install(name, remoteDeclarations(worker, name, plugins, points, problems, health), 'folder', file, node);
+      },
+      uninstall: (node, name) => {
+        if (this.registry.modules.get(name)?.node === node) this.uninstall(name);
+      },
+      loadError: (node, error) => this.recordLoadError({ ...error, message: `node "${node}": ${error.message}` }),
+      up: (event) => this.emit('nodeUp', event),
+      down: (event) => this.emit('nodeDown', event),
+    };
+    return new Nodes(settings, host);
+  }
+
+  /** The node a plugin module runs on: a worker node's when one registered it, else this extension's own. */
+  private nodeOf(pluginModule: string): string {
+    return this.registry.modules.get(pluginModule)?.node ?? this.node;
+  }
+
+  /** One row per node: this extension's own, then its worker nodes. */
+  private nodeRows(): NodeRow[] {
+    const plugins = new Map<string, number>();
+    let localCalls = 0;
+    for (const record of this.registry.modules.values()) {
+      plugins.set(record.node, (plugins.get(record.node) ?? 0) + record.plugins.length);
+      if (record.node === this.node) for (const slot of record.plugins) localCalls += slot.ok + slot.exit;
+    }
+    const { startTime } = this.status.record();
+    const local: NodeRow = {
+      node: this.node,
+      kind: 'local',
+      status: 'up',
+      plugins: plugins.get(this.node) ?? 0,
+      calls: localCalls,
+      restarts: 0,
+      lastReasons: [],
+      startedAt: startTime,
+    };
+    return [local, ...(this.nodes?.rows((n) => plugins.get(n) ?? 0) ?? [])];
   }
 
   /**
@@ -151,6 +224,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     this.started = false;
     this.loaded.stop();
     await this.folders?.stop();
+    await this.nodes?.stop();
     const services = [...this.replServices];
     this.replServices.clear();
     await Promise.all(services.map((service) => service.close()));
@@ -215,9 +289,9 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     return this.install(name, decls, origin, file) ? 'installed' : 'failed';
   }
 
-  private install(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): boolean {
+  private install(name: string, decls: Declarations, origin: ModuleOrigin, file?: string, node?: string): boolean {
     for (const problem of decls.problems) this.recordLoadError({ module: name, file, ...problem });
-    const outcome = this.registry.apply(name, decls, origin, file);
+    const outcome = this.registry.apply(name, decls, origin, file, node);
     for (const problem of outcome.problems) this.recordLoadError({ module: name, file, ...problem });
     if (outcome.refused) return false;
     const event: ModuleEvent = file === undefined ? { module: name, origin } : { module: name, origin, file };
@@ -357,12 +431,12 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * @throws TypeError when a name breaks the naming rules; the message says which rule.
    */
   enablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, true));
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, true, this.nodeOf(pluginModule)));
   }
 
   /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. Returns as `enablePlugin`. */
   disablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, false));
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, false, this.nodeOf(pluginModule)));
   }
 
   /**
@@ -437,6 +511,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.registry,
       { startCount, startTime, terminateReasons, loadErrors, pendingFlags: this.registry.pendingFlags() },
       options,
+      () => this.nodeRows(),
     );
   }
 }

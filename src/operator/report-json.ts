@@ -137,7 +137,7 @@ function table(value: unknown): Json {
 
 /**
  * A report as JSON-safe data: `status`, `plugins` and `points` (and `filter` when the report was
- * filtered), with every reason a plugin gave converted so that `JSON.stringify` never throws and
+ * filtered, `nodes` when the extension has a worker node), with every reason a plugin gave converted so that `JSON.stringify` never throws and
  * `JSON.parse(JSON.stringify(x))` equals `x`. The CLI's `--json`, the REPL and `JSON.stringify(report())`
  * all use it.
  */
@@ -145,6 +145,8 @@ export function jsonReport(report: ReportData): JsonReport {
   const out: JsonReport = {};
   for (const [key, value] of Object.entries(report)) {
     if (value === undefined) continue;
+    // The nodes table appears once there is a worker node: a host without one gets the JSON it always got.
+    if (key === 'nodes' && !(Array.isArray(value) && value.some((n: { kind?: unknown }) => n.kind !== 'local'))) continue;
     if (key === 'status' && value !== null && typeof value === 'object') {
       const status: { [key: string]: Json } = {};
       for (const [name, field] of Object.entries(value as object)) status[name] = table(field);

@@ -5,6 +5,9 @@
 import type { LoadError, TerminateReason } from '../core/history.js';
 import type { PluginProfile } from '../calls/slot.js';
 import type { PendingFlag } from '../core/types.js';
+import type { NodeRow } from '../nodes/node.js';
+
+export type { NodeRow } from '../nodes/node.js';
 
 /** One plugin key: `fn` its export name, `module` its own module. */
 export interface PluginRow extends PointRow {
@@ -49,4 +52,6 @@ export interface ReportData {
   readonly status: ReportStatus;
   readonly plugins: PluginRow[];
   readonly points: PointRow[];
+  /** One row per node plugins run on: the extension's own, then its worker nodes. */
+  readonly nodes?: NodeRow[];
 }

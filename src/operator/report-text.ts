@@ -148,6 +148,18 @@ function renderFull(report: FilteredReportData, color: boolean, totals?: { plugi
     }
   }
 
+  const nodes = report.nodes ?? [];
+  if (nodes.some((n) => n.kind !== 'local')) {
+    out.push('', bold(`nodes (${nodes.length})`));
+    for (const n of nodes) {
+      const paint = n.status === 'up' ? green : n.status === 'restarting' ? yellow : red;
+      const since = n.startedAt === null ? '' : ` since ${n.startedAt.toISOString()}`;
+      out.push(`  ${paint(`${esc(n.node)} ${n.kind} ${n.status}`)}${since}: ${n.plugins} plugins, ${n.calls} calls, ${n.restarts} restarts`);
+      const last = n.lastReasons[n.lastReasons.length - 1];
+      if (last !== undefined) out.push(`    last down: ${oneLine(last)}`);
+    }
+  }
+
   if (status.terminateReasons.length > 0) {
     const t = status.terminateReasons[status.terminateReasons.length - 1]!;
     out.push('', `${bold('last terminate')} #${t.n} at ${t.at.toISOString()}: ${oneLine(t.reason)}`);

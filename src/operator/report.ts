@@ -9,9 +9,9 @@ import type { PointState } from '../calls/point.js';
 import { renderReport } from './report-text.js';
 import { jsonReport, type JsonReport } from './report-json.js';
 import { checkReportOptions, filterTables, type ReportFilter } from './report-filter.js';
-import type { ExitReasonRow, PluginRow, PointRow, ReportData, ReportStatus } from './report-rows.js';
+import type { ExitReasonRow, NodeRow, PluginRow, PointRow, ReportData, ReportStatus } from './report-rows.js';
 
-export type { ExitReasonRow, PluginRow, PointRow, ReportStatus } from './report-rows.js';
+export type { ExitReasonRow, NodeRow, PluginRow, PointRow, ReportStatus } from './report-rows.js';
 
 /** How `report.text()` renders. */
 export interface ReportTextOptions {
@@ -37,13 +37,17 @@ export class Report implements ReportData {
   /** The filter the report was made with; absent when it holds every row. */
   declare readonly filter?: ReportFilter;
   readonly #view: View;
+  /** One row per node: the extension's own (`kind: 'local'`), then its worker nodes. */
+  declare readonly nodes: NodeRow[];
 
   constructor(
     readonly status: ReportStatus,
     readonly plugins: PluginRow[],
     readonly points: PointRow[],
     view?: View,
+    nodes: NodeRow[] = [],
   ) {
+    this.nodes = nodes;
     this.#view = view ?? { filter: null, all: false, totals: { plugins: plugins.length, points: points.length } };
     if (this.#view.filter !== null) (this as { filter?: ReportFilter }).filter = this.#view.filter;
   }
@@ -85,7 +89,12 @@ function shown(p: PointState): boolean {
  *
  * @throws TypeError when `options` holds an unknown key or a filter of the wrong shape.
  */
-export function buildReport(registry: Registry, status: Omit<ReportStatus, 'exitReasons'>, options?: unknown): Report {
+export function buildReport(
+  registry: Registry,
+  status: Omit<ReportStatus, 'exitReasons'>,
+  options?: unknown,
+  nodes: () => NodeRow[] = () => [],
+): Report {
   const { filter, all } = checkReportOptions(options);
   const plugins: PluginRow[] = [];
   const points: PointRow[] = [];
@@ -113,5 +122,5 @@ export function buildReport(registry: Registry, status: Omit<ReportStatus, 'exit
   const totals = { plugins: plugins.length, points: points.length };
   const tables = { status: { ...status, exitReasons }, plugins, points };
   const kept = filter === null ? tables : filterTables(tables, filter);
-  return new Report(kept.status, kept.plugins, kept.points, { filter, all, totals });
+  return new Report(kept.status, kept.plugins, kept.points, { filter, all, totals }, nodes());
 }

@@ -30,6 +30,8 @@ export interface ModuleRecord {
   readonly health: (() => unknown) | undefined;
   /** How many of its exports were refused (bad name, metadata or value, a dependency cycle). */
   readonly refused: number;
+  /** The node its plugins run on: the registry's own, or a worker node's. */
+  readonly node: string;
 }
 
 /** How many call-only points (never declared, no plugins, no flags) are remembered. */
@@ -131,7 +133,7 @@ export class Registry {
    * and counters; plugins it dropped stop being called; its new plugins appear enabled unless a flag set
    * earlier says otherwise.
    */
-  apply(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): ApplyOutcome {
+  apply(name: string, decls: Declarations, origin: ModuleOrigin, file?: string, node = this.node): ApplyOutcome {
     const previous = this.modules.get(name);
     const problems: ExportProblem[] = [];
     const accepted = this.refuseCycles(name, decls, problems);
@@ -145,7 +147,7 @@ export class Registry {
     const needs = new Set<string>();
     for (const d of accepted) {
       const p = this.pin(d.module, d.point);
-      const slot = p.slot(name, this.node);
+      const slot = p.slot(name, node);
       slot.impl = d.impl;
       slot.meta = d.meta;
       for (const dep of d.meta.depends) needs.add(dep);
@@ -161,7 +163,7 @@ export class Registry {
     }
     if (previous !== undefined) this.release(previous, plugins, points, touched);
     const refused = decls.problems.length + problems.length;
-    this.modules.set(name, { name, origin, file, plugins, points, health: decls.health, refused });
+    this.modules.set(name, { name, origin, file, plugins, points, health: decls.health, refused, node });
     this.dependencies.setNeeds(name, needs);
     this.settle(name, touched);
     return { problems, replaced: previous !== undefined, refused: false };

@@ -1,0 +1,107 @@
+/**
+ * The worker nodes of one extension: made from its `pluginDirs` entries, started and stopped with it, and
+ * the bridge between what a node announces and the registry: a plugin on a node is registered in the
+ * host with a proxy that crosses to the node and returns a promise.
+ */
+import type { Declarations, PluginDeclaration } from '../core/declarations.js';
+import type { NodeHost, NodeRow, PluginNode, RemotePlugin, RemotePoint, RemoteProblem } from './node.js';
+import { WorkerNode, type WorkerNodeSettings } from './worker-node.js';
+import { describe } from '../core/naming.js';
+import type { Registry } from '../registry/registry.js';
+
+export class Nodes {
+  private readonly nodes = new Map<string, PluginNode>();
+
+  constructor(settings: readonly WorkerNodeSettings[], host: NodeHost) {
+    for (const s of settings) {
+      if (this.nodes.has(s.name)) {
+        throw new TypeError(`extpoint: two pluginDirs entries name node "${s.name}"; give each worker folder its own node name`);
+      }
+      this.nodes.set(s.name, new WorkerNode(s, host));
+    }
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  /** Starts every node; resolves when each has loaded its folder (or failed its first start). */
+  async start(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.start()));
+  }
+
+  /** Stops every node and waits for their workers to end. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+  }
+
+  /**
+   * Starts node `name` again now, forgetting its past restarts.
+   *
+   * @throws TypeError for a node this extension does not have.
+   */
+  restart(name: string): Promise<void> {
+    const node = this.nodes.get(name);
+    if (node === undefined) {
+      const known = [...this.nodes.keys()].map((n) => `"${n}"`).join(', ') || 'none';
+      return Promise.reject(new TypeError(`extpoint: restartNode(${describe(name)}): no worker node of that name (worker nodes: ${known})`));
+    }
+    return node.restart();
+  }
+
+  get(name: string): PluginNode | undefined {
+    return this.nodes.get(name);
+  }
+
+  /** One report row per node, `pluginsOf` counting each one's plugins in the registry. */
+  rows(pluginsOf: (node: string) => number): NodeRow[] {
+    return [...this.nodes.values()].map((n) => ({ ...n.row(), plugins: pluginsOf(n.name) }));
+  }
+}
+
+/** The declarations a node announced, with proxies for code: each call crosses to the node. */
+export function remoteDeclarations(
+  node: PluginNode,
+  name: string,
+  plugins: RemotePlugin[],
+  points: RemotePoint[],
+  problems: RemoteProblem[],
+  health: boolean,
+): Declarations {
+  const decls: Declarations = {
+    plugins: plugins.map((p): PluginDeclaration => ({ ...p, impl: proxy(node, name, p.fn) })),
+    points,
+    problems,
+  };
+  if (health) decls.health = () => node.health(name);
+  return decls;
+}
+
+function proxy(node: PluginNode, module: string, fn: string): (args: unknown) => Promise<unknown> {
+  return (args) =>
+    node.call([{ module, fn, args }]).then((answers) => {
+      const a = answers[0]!;
+      if (a.ok) return a.data;
+      throw a.error;
+    });
+}
+
+/**
+ * A plugin flag call made before a module first registered could not know the module's node, so it was
+ * kept for the extension's own node. When the module registers on worker node `node`, such a disable
+ * flag is carried over (unless the node's slot has a flag of its own), so that it applies as it would have.
+ */
+export function adoptEarlyFlags(registry: Registry, name: string, plugins: RemotePlugin[], localNode: string, node: string): void {
+  for (const p of plugins) {
+    const point = registry.peek(p.module, p.point);
+    if (point === undefined) continue;
+    let early = false;
+    let own = false;
+    for (const slot of point.slots.values()) {
+      if (slot.info.module !== name) continue;
+      if (slot.info.node === node) own = true;
+      else if (slot.info.node === localNode && slot.impl === null && !slot.enabled) early = true;
+    }
+    if (early && !own) registry.setPluginEnabled(name, p.module, p.point, false, node);
+  }
+}

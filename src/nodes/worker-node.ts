@@ -1,0 +1,336 @@
+/**
+ * A node in a worker thread, with its supervisor: it starts the worker, relays calls to it, and turns
+ * every fault (a call past `callTimeoutMs`, `process.exit()`, an uncaught error, out of memory, a start
+ * that never ends) into `EXIT` answers for the calls in flight and a restart, as `RestartPolicy` decides.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RestartPolicy, type RestartLimits } from './restart-policy.js';
+import { nodeError, REASONS_KEPT, type NodeAnswer, type NodeCall, type NodeHost, type NodeRow, type NodeStatus, type PluginNode } from './node.js';
+import { unclonablePath, unpackThrown, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
+import type { WorkerNodeData } from './worker-main.js';
+import { DownWatch } from './down-watch.js';
+
+/** The settings of one worker node, checked (see `nodeDirOptions`). */
+export interface WorkerNodeSettings {
+  name: string;
+  dir: string;
+  watch: boolean;
+  checkPermissions: boolean;
+  resourceLimits?: ResourceLimits;
+  restart: RestartLimits;
+  callTimeoutMs: number;
+  startTimeoutMs: number;
+}
+
+/** The worker's entry: next to this file once built; from dist/ when this file runs as TypeScript (tests). */
+function workerEntry(): URL {
+  const here = new URL('./worker-main.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  return new URL('../../dist/nodes/worker-main.js', import.meta.url);
+}
+
+/** Calls waiting for the end of the turn to cross. */
+interface Outgoing {
+  batch: NodeCall[];
+  resolve(answers: NodeAnswer[]): void;
+}
+
+interface Pending {
+  resolve(answers: NodeAnswer[]): void;
+  size: number;
+  timer: NodeJS.Timeout;
+}
+
+export class WorkerNode implements PluginNode {
+  readonly kind = 'worker' as const;
+  status: NodeStatus = 'down';
+  private worker: Worker | null = null;
+  private ready = false;
+  private readonly policy: RestartPolicy;
+  private readonly pending = new Map<number, Pending>();
+  private outbox: Outgoing[] | null = null;
+  private nextId = 1;
+  private calls = 0;
+  private restarts = 0;
+  private readonly reasons: string[] = [];
+  private startedAt: Date | null = null;
+  private stopped = true;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private startTimer: NodeJS.Timeout | null = null;
+  /** Modules the host registered for this node, and those the current run announced. */
+  private readonly registered = new Set<string>();
+  private announced = new Set<string>();
+  /** Settles `start()` once the first run answered or failed. */
+  private firstRun: (() => void) | null = null;
+  private readonly downWatch: DownWatch;
+
+  constructor(
+    readonly settings: WorkerNodeSettings,
+    private readonly host: NodeHost,
+  ) {
+    this.policy = new RestartPolicy(settings.restart);
+    this.downWatch = new DownWatch(settings.dir, () => void this.restart());
+  }
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  start(): Promise<void> {
+    if (!this.stopped) return Promise.resolve();
+    this.stopped = false;
+    this.policy.reset();
+    return this.spawn();
+  }
+
+  restart(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.policy.reset();
+    if (this.worker !== null) this.fault('restarted by hand', false);
+    this.clearRestart();
+    return this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearRestart();
+    this.downWatch.close();
+    const worker = this.worker;
+    if (worker !== null) this.fault('node stopped', false);
+    this.status = 'down';
+    if (worker !== null) await worker.terminate();
+  }
+
+  call(batch: NodeCall[]): Promise<NodeAnswer[]> {
+    this.calls++;
+    if (this.worker === null || !this.ready) return Promise.resolve(this.allFail(batch.length, this.downError()));
+    return new Promise((resolve) => {
+      // Calls made in the same turn cross together: one message out, one back.
+      if (this.outbox === null) {
+        this.outbox = [];
+        queueMicrotask(() => this.flush());
+      }
+      this.outbox.push({ batch, resolve });
+    });
+  }
+
+  /** Sends the calls of this turn as one message; a part that cannot be cloned is sent (and fails) alone. */
+  private flush(): void {
+    const parts = this.outbox ?? [];
+    this.outbox = null;
+    if (parts.length === 1 || !this.send(parts)) for (const part of parts) this.send([part]);
+  }
+
+  /** Posts `parts` as one message; false when it could not be cloned (a single part then answers EDATACLONE). */
+  private send(parts: Outgoing[]): boolean {
+    const worker = this.worker;
+    const size = parts.reduce((n, p) => n + p.batch.length, 0);
+    if (worker === null || !this.ready) {
+      const error = this.downError();
+      for (const part of parts) part.resolve(this.allFail(part.batch.length, error));
+      return true;
+    }
+    const id = this.nextId++;
+    const batch = parts.length === 1 ? parts[0]!.batch : parts.flatMap((p) => p.batch);
+    try {
+      worker.postMessage({ t: 'call', id, batch } satisfies ToWorker);
+    } catch (err) {
+      if (parts.length > 1) return false;
+      const where = unclonablePath(parts[0]!.batch[0]?.args, 'args');
+      const error = nodeError('EDATACLONE', `${where} cannot cross to node "${this.name}" by structured clone: ${(err as Error).message}`);
+      parts[0]!.resolve(this.allFail(size, error));
+      return true;
+    }
+    const resolve =
+      parts.length === 1
+        ? parts[0]!.resolve
+        : (answers: NodeAnswer[]) => {
+            let at = 0;
+            for (const part of parts) {
+              part.resolve(answers.slice(at, at + part.batch.length));
+              at += part.batch.length;
+            }
+          };
+    const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
+    this.pending.set(id, { resolve, size, timer });
+    return true;
+  }
+
+  async health(module: string): Promise<unknown> {
+    const worker = this.worker;
+    if (worker === null || !this.ready) throw this.downError();
+    const id = this.nextId++;
+    const answers = await new Promise<NodeAnswer[]>((resolve) => {
+      const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
+      this.pending.set(id, { resolve, size: 1, timer });
+      worker.postMessage({ t: 'health', id, module } satisfies ToWorker);
+    });
+    const a = answers[0]!;
+    if (a.ok) return a.data;
+    throw a.error;
+  }
+
+  row(): Omit<NodeRow, 'plugins'> {
+    return {
+      node: this.name,
+      kind: 'worker',
+      status: this.status,
+      calls: this.calls,
+      restarts: this.restarts,
+      lastReasons: [...this.reasons],
+      startedAt: this.status === 'up' ? this.startedAt : null,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  private spawn(): Promise<void> {
+    this.downWatch.close();
+    const data: WorkerNodeData = { dir: this.settings.dir, watch: this.settings.watch, checkPermissions: this.settings.checkPermissions };
+    const options = this.settings.resourceLimits === undefined ? { workerData: data } : { workerData: data, resourceLimits: this.settings.resourceLimits };
+    const worker = new Worker(workerEntry(), options);
+    this.worker = worker;
+    this.ready = false;
+    this.announced = new Set();
+    worker.on('message', (m: FromWorker) => this.worker === worker && this.received(m));
+    worker.on('error', (err) => this.worker === worker && this.fault(`uncaught in the worker: ${describeError(err)}`));
+    worker.on('exit', (code) => this.worker === worker && this.fault(`the worker exited with code ${code}`));
+    this.startTimer = setTimeout(() => {
+      if (this.worker === worker && !this.ready) this.kill(`the worker did not finish loading within ${this.settings.startTimeoutMs} ms`);
+    }, this.settings.startTimeoutMs);
+    return new Promise((done) => (this.firstRun = done));
+  }
+
+  private received(m: FromWorker): void {
+    switch (m.t) {
+      case 'answers': {
+        const p = this.pending.get(m.id);
+        if (p === undefined) return;
+        this.pending.delete(m.id);
+        clearTimeout(p.timer);
+        p.resolve(m.answers.map(toAnswer));
+        return;
+      }
+      case 'install':
+        this.announced.add(m.name);
+        if (this.host.install(this.name, m.name, m.plugins, m.points, m.problems, m.health, m.file)) this.registered.add(m.name);
+        return;
+      case 'uninstall':
+        this.announced.delete(m.name);
+        if (this.registered.delete(m.name)) this.host.uninstall(this.name, m.name);
+        return;
+      case 'loadError':
+        this.host.loadError(this.name, m.error);
+        return;
+      case 'ready':
+        this.ready = true;
+        this.clearStart();
+        // Modules an earlier run had and this one did not load are gone.
+        for (const name of [...this.registered]) {
+          if (!this.announced.has(name)) {
+            this.registered.delete(name);
+            this.host.uninstall(this.name, name);
+          }
+        }
+        this.status = 'up';
+        this.startedAt = new Date();
+        this.host.up({ node: this.name });
+        this.settleFirstRun();
+    }
+  }
+
+  private timedOut(id: number): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    const message = `node "${this.name}" did not answer within callTimeoutMs (${this.settings.callTimeoutMs} ms); its worker is restarted`;
+    p.resolve(this.allFail(p.size, nodeError('ETIMEOUT', message)));
+    this.kill(`a call did not answer within callTimeoutMs (${this.settings.callTimeoutMs} ms)`);
+  }
+
+  /** Ends the worker for `reason` and lets the supervisor decide. */
+  private kill(reason: string): void {
+    this.fault(reason);
+  }
+
+  /**
+   * The current worker is gone (or going) for `reason`: calls in flight answer ENODEDOWN, and unless the
+   * node is stopped or restarted by hand (`supervise` false) the policy decides what comes next.
+   */
+  private fault(reason: string, supervise = true): void {
+    const worker = this.worker;
+    if (worker === null) return;
+    this.worker = null;
+    this.ready = false;
+    this.clearStart();
+    void worker.terminate();
+    this.reasons.push(reason);
+    if (this.reasons.length > REASONS_KEPT) this.reasons.shift();
+    const error = nodeError('ENODEDOWN', `node "${this.name}" went down: ${reason}`);
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.resolve(this.allFail(p.size, error));
+    }
+    if (!supervise || this.stopped) {
+      this.settleFirstRun();
+      return;
+    }
+    const decision = this.policy.crashed(Date.now());
+    if (decision.restart) {
+      this.status = 'restarting';
+      this.restarts++;
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (!this.stopped) void this.spawn();
+      }, decision.delayMs);
+    } else {
+      this.status = 'down';
+      if (this.settings.watch) this.downWatch.open();
+    }
+    this.host.down({ node: this.name, reason, status: this.status });
+    this.settleFirstRun();
+  }
+
+  private downError(): Error {
+    const last = this.reasons[this.reasons.length - 1];
+    const why = this.stopped ? 'the node is stopped' : last === undefined ? 'the node is starting' : last;
+    return nodeError('ENODEDOWN', `node "${this.name}" is ${this.status === 'up' ? 'starting' : this.status}: ${why}`);
+  }
+
+  private allFail(size: number, error: Error): NodeAnswer[] {
+    const answers: NodeAnswer[] = [];
+    for (let i = 0; i < size; i++) answers.push({ ok: false, error });
+    return answers;
+  }
+
+  private settleFirstRun(): void {
+    const done = this.firstRun;
+    this.firstRun = null;
+    done?.();
+  }
+
+  private clearStart(): void {
+    if (this.startTimer !== null) clearTimeout(this.startTimer);
+    this.startTimer = null;
+  }
+
+  private clearRestart(): void {
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+}
+
+function toAnswer(a: WireAnswer): NodeAnswer {
+  return a.ok ? a : { ok: false, error: unpackThrown(a.error) };
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return `${err.name}: ${err.message}${typeof code === 'string' ? ` (${code})` : ''}`;
+  }
+  return String(err);
+}
