@@ -38,6 +38,8 @@ export {
   ESTATELOCKED,
   ESTATEPERM,
   ESTATEIO,
+  ENODEDOWN,
+  EDATACLONE,
   type ExtpointErrorCode,
 } from './core/errors.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';

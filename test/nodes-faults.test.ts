@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createExtension, type Extension, type NodeDirOptions, type NodeEvent, type PluginResult } from '../src/index.js';
+import { createExtension, ENODEDOWN, isExtpointError, type Extension, type NodeDirOptions, type NodeEvent, type PluginResult } from '../src/index.js';
 import { noUnhandledRejections } from './helpers/unhandled.js';
 
 let base: string;
@@ -87,6 +87,7 @@ describe('worker node faults', () => {
       const up = next(e, 'nodeUp');
       const [r] = await e.callPlugins('app', point);
       expect(code(r)).toBe('ENODEDOWN');
+      expect(isExtpointError(r!.data, ENODEDOWN)).toBe(true);
       expect(message(r)).toMatch(reason);
       await up;
       expect((await e.callPlugins('app', 'ok'))[0]!.state).toBe('ok');

@@ -19,9 +19,13 @@ export const ESTATELOCKED = 'ESTATELOCKED';
 export const ESTATEPERM = 'ESTATEPERM';
 /** The state file or its lock cannot be read or written. */
 export const ESTATEIO = 'ESTATEIO';
+/** The node a plugin runs on (a worker thread) is down, restarting, or went down during the call. */
+export const ENODEDOWN = 'ENODEDOWN';
+/** A call's arguments or a plugin's result cannot cross to or from its node by structured clone. */
+export const EDATACLONE = 'EDATACLONE';
 
 /** Every code the framework produces. */
-export const ERROR_CODES = Object.freeze([ETIMEOUT, EASYNC, EUNKNOWN, ESTATECORRUPT, ESTATELOCKED, ESTATEPERM, ESTATEIO] as const);
+export const ERROR_CODES = Object.freeze([ETIMEOUT, EASYNC, EUNKNOWN, ESTATECORRUPT, ESTATELOCKED, ESTATEPERM, ESTATEIO, ENODEDOWN, EDATACLONE] as const);
 
 /** One of the framework's error codes. */
 export type ExtpointErrorCode = (typeof ERROR_CODES)[number];

@@ -3,6 +3,7 @@
  * process. The host keeps flags, counters, holds and history; a node only runs plugin code. A call
  * crosses to a node as one batch (one message out, one back) and each entry gets its own answer.
  */
+import { ExtpointError } from '../core/errors.js';
 
 /** Where a node runs its plugins. */
 export type NodeKind = 'local' | 'worker';
@@ -94,7 +95,7 @@ export interface RemoteProblem {
   message: string;
 }
 
-/** An Error with a `code`, as the node faults give them. */
+/** The error of a node fault: an `ExtpointError` with its code. */
 export function nodeError(code: 'ENODEDOWN' | 'ETIMEOUT' | 'EDATACLONE', message: string): Error {
-  return Object.assign(new Error(message), { code });
+  return new ExtpointError(code, message);
 }
