@@ -9,10 +9,10 @@ import { stat } from 'node:fs/promises';
 import { relative, isAbsolute } from 'node:path';
 import { createExtension, extension } from './index.js';
 import type { Extension } from './extension.js';
-import type { Report } from './report.js';
-import { renderReport, oneLine } from './report-text.js';
-import { startReplSession, SCOPE_CALLS } from './repl.js';
-import { attach } from './attach.js';
+import type { Report } from './operator/report.js';
+import { renderReport, oneLine } from './operator/report-text.js';
+import { startReplSession, SCOPE_CALLS } from './operator/repl.js';
+import { attach } from './operator/attach.js';
 
 const EXIT_OK = 0;
 const EXIT_PROBLEMS = 1;

@@ -3,87 +3,27 @@
  * public calls. The process-wide default instance and those made by `createExtension` are the same class.
  */
 import { EventEmitter } from 'node:events';
-import { pathToFileURL, fileURLToPath } from 'node:url';
-import { Registry, type ModuleOrigin } from './registry.js';
-import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './history.js';
-import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './declarations.js';
-import { describe, isModuleName } from './naming.js';
-import { buildReport, type Report } from './report.js';
-import { loadedCommonJs, moduleNameOf, isForeign } from './scanner.js';
-import { esmRecorder } from './esm-recorder.js';
-import { checkHealth, type HealthOptions, type HealthReport } from './health.js';
-import type { PipeOptions } from './dispatch.js';
-import type { CallOptions, PluginResult } from './types.js';
-import { serveRepl, type ReplService } from './repl-server.js';
-import { PluginFolders } from './folder.js';
+import type { ModuleHost } from './registry/module-host.js';
+import { Registry, type ModuleOrigin } from './registry/registry.js';
+import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './core/history.js';
+import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
+import { describe, isModuleName } from './core/naming.js';
+import { buildReport, type Report } from './operator/report.js';
+import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
+import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
+import { serveRepl, type ReplService } from './operator/repl-server.js';
+import type { PluginFolders } from './modules/folder.js';
+import { LoadedModules } from './modules/loaded-modules.js';
+import {
+  folderOptions,
+  type ExtensionEvents,
+  type ExtensionOptions,
+  type ModuleEvent,
+  type PointHandle,
+  type StartOptions,
+} from './extension-options.js';
 
-/** Options of `createExtension`. */
-export interface ExtensionOptions {
-  /** This instance's node name, shown in every result's `info.node` and report row. Default `'local'`. */
-  node?: string;
-  /**
-   * Whether `start()` and `restart()` walk the modules Node has loaded (`require.cache`, and ES modules
-   * recorded by `extpoint/register`). Default true.
-   */
-  scanLoaded?: boolean;
-  /**
-   * Plugin folders: `start()` loads every `.js`, `.cjs` and `.mjs` file in them (recursively, skipping
-   * `node_modules` and dot-folders) and, with `watch`, keeps them live as files come, change and go.
-   * Relative paths are resolved against the current directory. Default none.
-   */
-  pluginDirs?: readonly string[];
-  /** Whether plugin folders are watched for changes. Default true when `pluginDirs` is given. */
-  watch?: boolean;
-  /**
-   * Whether plugin files are refused when they, or a folder from the plugin folder down to them, are
-   * world-writable or owned by another user than the process's own or root. Default true.
-   */
-  checkPermissions?: boolean;
-}
-
-/** What `start()` may be given: plugin folders, for an instance made without them (the default one). */
-export type StartOptions = Pick<ExtensionOptions, 'pluginDirs' | 'watch' | 'checkPermissions'>;
-
-/** What `load`, `reload` and `unload` events carry. */
-export interface ModuleEvent {
-  module: string;
-  origin: ModuleOrigin;
-  file?: string;
-}
-
-/** The events an extension emits; there is deliberately no `error` event, which would crash an unheard host. */
-export interface ExtensionEvents {
-  load: [ModuleEvent];
-  reload: [ModuleEvent];
-  unload: [ModuleEvent];
-  loadError: [LoadError];
-}
-
-/** A handle on one point: calls through it do no lookup at all. */
-export interface PointHandle {
-  readonly module: string;
-  readonly point: string;
-  /** As `callPlugins(module, point, args, opts)`. */
-  call(args?: unknown, opts?: CallOptions): Promise<PluginResult[]>;
-  /** As `callPluginsSync(module, point, args)`. */
-  callSync(args?: unknown): PluginResult[];
-  /** As `notify(module, point, args)`. */
-  notify(args?: unknown): void;
-  /** As `pipe(module, point, state, opts)`. */
-  pipe(state: unknown, opts?: PipeOptions): Promise<unknown>;
-}
-
-/** What a module host (the folder loader, say) may do with the registry. */
-export interface ModuleHost {
-  /** Reads a module's convention-named exports; throws when they cannot even be listed. */
-  read(name: string, exports: object): Declarations;
-  /** Installs (or replaces) a module from `file`; false when it was refused and a load error recorded. */
-  install(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): boolean;
-  /** Removes a module; false when it was not registered. */
-  uninstall(name: string): boolean;
-  /** Records a load error and emits `loadError`. */
-  loadError(error: Omit<LoadError, 'at'>): void;
-}
+export type { ExtensionEvents, ExtensionOptions, ModuleEvent, PointHandle, StartOptions } from './extension-options.js';
 
 /** Convention-based extension points and their plugins. See the README for the whole story. */
 export class Extension extends EventEmitter<ExtensionEvents> {
@@ -97,7 +37,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private terminateCount = 0;
   private readonly terminateReasons = new Ring<TerminateReason>(TERMINATES_KEPT);
   private readonly loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
-  private stopEsm: (() => void) | null = null;
+  private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
 
@@ -123,6 +63,14 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       loadError: (error) => this.recordLoadError(error),
     };
     this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
+    this.loaded = new LoadedModules({
+      record: (name) => this.registry.modules.get(name),
+      loadedRecords: () => [...this.registry.modules.values()].filter((r) => r.origin === 'loaded'),
+      adopt: (name, exports, file) => this.adopt(name, exports, 'loaded', file),
+      uninstall: (name) => this.uninstall(name),
+      loadError: (error) => this.recordLoadError(error),
+      started: () => this.started,
+    });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -151,7 +99,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     if (this.started) return;
     this.started = true;
     this.countStart();
-    if (this.scanLoaded) await this.scanLoadedModules();
+    if (this.scanLoaded) await this.loaded.scan();
     await this.folders?.start();
   }
 
@@ -163,7 +111,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     this.recordTerminate(reason);
     this.started = true;
     this.countStart();
-    if (this.scanLoaded) await this.scanLoadedModules();
+    if (this.scanLoaded) await this.loaded.scan();
     await this.folders?.start();
   }
 
@@ -182,8 +130,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   async stop(reason: unknown = 'shutdown'): Promise<void> {
     this.recordTerminate(reason);
     this.started = false;
-    this.stopEsm?.();
-    this.stopEsm = null;
+    this.loaded.stop();
     await this.folders?.stop();
     const services = [...this.replServices];
     this.replServices.clear();
@@ -263,71 +210,6 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     for (const key of ['module', 'file', 'export'] as const) if (entry[key] === undefined) delete entry[key];
     this.loadErrors.push(entry);
     this.emit('loadError', entry);
-  }
-
-  /** Walks Node's loaded modules; those that have left since the last walk are removed. */
-  private async scanLoadedModules(): Promise<void> {
-    const seen = new Set<string>();
-    const take = (name: string, file: string, exports: unknown) => {
-      if (!isModuleName(name) || !isExportsLike(exports)) return;
-      const owner = this.registry.modules.get(name);
-      if (owner?.origin === 'registered') return;
-      if (owner !== undefined && owner.file !== file) {
-        if (this.isModule(name, exports)) {
-          this.recordLoadError({
-            module: name,
-            file,
-            message: `module name "${name}" is already taken by ${owner.file ?? 'another module'}; rename one of the files`,
-          });
-        }
-        return;
-      }
-      if (this.adopt(name, exports, 'loaded', file) === 'installed') seen.add(name);
-    };
-
-    const commonJs = loadedCommonJs();
-    for (const { name, file, module } of commonJs) {
-      if (module.loaded) take(name, file, module.exports);
-      else setImmediate(() => module.loaded && this.started && take(name, file, module.exports));
-    }
-
-    const recorder = esmRecorder();
-    if (recorder.active) {
-      await recorder.flush();
-      const importLoaded = (url: string): Promise<void> => {
-        const file = fileURLToPath(url);
-        if (isForeign(file)) return Promise.resolve();
-        const name = moduleNameOf(file);
-        return import(url).then(
-          (ns: object) => take(name, file, ns),
-          (err: unknown) =>
-            this.recordLoadError({ module: name, file, message: `module failed to load: ${errorText(err)}` }),
-        );
-      };
-      // A module still evaluating (the host awaiting start() at top level) is taken when it finishes.
-      const pending = [...recorder.urls].map(importLoaded);
-      await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 20))]);
-      this.stopEsm?.();
-      this.stopEsm = recorder.subscribe((url) => void importLoaded(url));
-    }
-
-    // Modules that left since the last walk go; those still loaded (an ES module still evaluating) stay.
-    const commonJsFiles = new Set(commonJs.map((m) => m.file));
-    const stillLoaded = (file: string | undefined) =>
-      file !== undefined && (commonJsFiles.has(file) || recorder.urls.has(pathToFileURL(file).href));
-    for (const record of [...this.registry.modules.values()]) {
-      if (record.origin === 'loaded' && !seen.has(record.name) && !stillLoaded(record.file)) {
-        this.uninstall(record.name);
-      }
-    }
-  }
-
-  private isModule(name: string, exports: object): boolean {
-    try {
-      return declaresAnything(readExports(name, exports));
-    } catch {
-      return true;
-    }
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -475,25 +357,4 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       loadErrors: this.loadErrors.toArray(),
     });
   }
-}
-
-/** The plugin folders an extension's options ask for, or null; throws a TypeError naming a bad option. */
-function folderOptions(
-  options: ExtensionOptions,
-  host: ModuleHost,
-  originOf: (name: string) => ModuleOrigin | undefined,
-): PluginFolders | null {
-  const { pluginDirs, watch, checkPermissions } = options;
-  if (pluginDirs !== undefined) {
-    if (!Array.isArray(pluginDirs) || pluginDirs.some((d) => typeof d !== 'string' || d.length === 0)) {
-      throw new TypeError(`extpoint: option pluginDirs must be an array of folder paths, not ${describe(pluginDirs)}`);
-    }
-  }
-  for (const [key, value] of [['watch', watch], ['checkPermissions', checkPermissions]] as const) {
-    if (value !== undefined && typeof value !== 'boolean') {
-      throw new TypeError(`extpoint: option ${key} must be true or false, not ${describe(value)}`);
-    }
-  }
-  if (pluginDirs === undefined || pluginDirs.length === 0) return null;
-  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true });
 }

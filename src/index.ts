@@ -11,17 +11,17 @@ import { Extension, type ExtensionOptions } from './extension.js';
 
 export { Extension } from './extension.js';
 export type { ExtensionOptions, StartOptions, ExtensionEvents, ModuleEvent, PointHandle } from './extension.js';
-export type { PluginInfo, PluginResult, CallOptions } from './types.js';
-export type { PipeOptions } from './dispatch.js';
-export type { Report, PluginRow, PointRow, ExitReasonRow, ReportStatus } from './report.js';
-export type { LoadError, TerminateReason } from './history.js';
-export type { PluginProfile } from './point.js';
-export type { HealthOptions, HealthReport, ModuleHealth, PointHealth, HealthStatus } from './health.js';
-export type { ModuleOrigin } from './registry.js';
-export type { ReplService } from './repl-server.js';
-export { halt, HALT, type Halt } from './halt.js';
-export { definePlugin, type PluginOptions } from './metadata.js';
-export { extensionName, pluginName, parseExportName } from './naming.js';
+export type { PluginInfo, PluginResult, CallOptions } from './core/types.js';
+export type { PipeOptions } from './core/types.js';
+export type { Report, PluginRow, PointRow, ExitReasonRow, ReportStatus } from './operator/report.js';
+export type { LoadError, TerminateReason } from './core/history.js';
+export type { PluginProfile } from './calls/slot.js';
+export type { HealthOptions, HealthReport, ModuleHealth, PointHealth, HealthStatus } from './calls/health.js';
+export type { ModuleOrigin } from './registry/registry.js';
+export type { ReplService } from './operator/repl-server.js';
+export { halt, HALT, type Halt } from './core/halt.js';
+export { definePlugin, type PluginOptions } from './core/metadata.js';
+export { extensionName, pluginName, parseExportName } from './core/naming.js';
 
 /** Makes an independent instance: its own registry, flags, counters and history. */
 export function createExtension(options?: ExtensionOptions): Extension {

@@ -5,8 +5,8 @@
  */
 import { register } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
-import { esmRecorder } from './esm-recorder.js';
+import { esmRecorder } from './modules/esm-recorder.js';
 
 const { port1, port2 } = new MessageChannel();
 esmRecorder().attach(port1);
-register('./register-hooks.js', import.meta.url, { data: { port: port2 }, transferList: [port2] });
+register('./modules/register-hooks.js', import.meta.url, { data: { port: port2 }, transferList: [port2] });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createExtension, type Extension, type PluginResult } from '../src/index.js';
-import { GENERATED_MAX } from '../src/dispatch.js';
+import { GENERATED_MAX } from '../src/calls/target.js';
 
 const make = (node?: string): Extension => createExtension({ scanLoaded: false, ...(node ? { node } : {}) });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
-import { Loader } from '../src/loader.js';
-import { isModuleSyntaxError } from '../src/module-format.js';
+import { Loader } from '../src/modules/loader.js';
+import { isModuleSyntaxError } from '../src/modules/module-format.js';
 
 let dir: string;
 let loader: Loader;

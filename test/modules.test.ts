@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createExtension, extension, Extension } from '../src/index.js';
-import { TRANSIENT_POINTS } from '../src/registry.js';
+import { TRANSIENT_POINTS } from '../src/registry/registry.js';
 
 const make = () => createExtension({ scanLoaded: false });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExportName, extensionName, pluginName } from '../src/index.js';
-import { isModuleName, assertCallNames } from '../src/naming.js';
+import { isModuleName, assertCallNames } from '../src/core/naming.js';
 
 describe('naming', () => {
   it('parses a plugin name with an underscored module', () => {

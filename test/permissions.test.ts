@@ -7,7 +7,7 @@ import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/pro
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PermissionCheck } from '../src/permissions.js';
+import { PermissionCheck } from '../src/modules/permissions.js';
 import { createExtension, type Extension } from '../src/index.js';
 
 const posix = process.platform !== 'win32';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import { createExtension, definePlugin } from '../src/index.js';
-import { renderReport } from '../src/report-text.js';
+import { renderReport } from '../src/operator/report-text.js';
 
 function host() {
   const ext = createExtension({ scanLoaded: false });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import type { REPLServer } from 'node:repl';
 import { createExtension, type Extension } from '../src/index.js';
-import { completeNames, startReplSession, SCOPE_CALLS } from '../src/repl.js';
+import { completeNames, startReplSession, SCOPE_CALLS } from '../src/operator/repl.js';
 
 function makeHost(): Extension {
   const ext = createExtension({ scanLoaded: false });

@@ -16,8 +16,8 @@ export interface LoadedModule {
 }
 
 const require = createRequire(import.meta.url);
-/** This package's own folder (`dist/`), whose files are never user modules. */
-const OWN_DIR = dirname(fileURLToPath(import.meta.url)) + sep;
+/** This package's own folder (`dist/`, one above this file's), whose files are never user modules. */
+const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url))) + sep;
 
 /** True for files that are never scanned: dependencies and extpoint itself. */
 export function isForeign(file: string): boolean {

@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { REPLServer, ReplOptions } from 'node:repl';
-import type { Extension } from './extension.js';
-import { parseExportName } from './naming.js';
+import type { Report } from './report.js';
+import { parseExportName } from '../core/naming.js';
 
 /** What a REPL session needs. */
 export interface ReplSessionOptions {
@@ -39,6 +39,14 @@ export const SCOPE_CALLS = [
   'profile',
   'health',
 ] as const;
+
+/**
+ * What a REPL session needs of an extension: its node name, its report, and the calls put in scope.
+ * Declared here so that the operator's tools do not import the facade that serves them.
+ */
+export type ReplTarget = { readonly node: string; report(): Report } & {
+  [K in (typeof SCOPE_CALLS)[number]]: (...args: never[]) => unknown;
+};
 
 /** Which argument of which call is what, for completion. */
 const ARGUMENT_ROLES: Record<string, readonly Role[]> = {
@@ -72,7 +80,7 @@ interface KnownNames {
   plugins: Map<string, Map<string, Set<string>>>;
 }
 
-function knownNames(extension: Extension): KnownNames {
+function knownNames(extension: ReplTarget): KnownNames {
   const { points: pointRows, plugins: pluginRows } = extension.report();
   const points = new Map<string, Set<string>>();
   const plugins = new Map<string, Map<string, Set<string>>>();
@@ -115,7 +123,7 @@ function candidates(names: KnownNames, call: string, finished: string[]): string
  * Completes module, point and plugin-module names inside the quotes of our calls; null when the line
  * is not such a call (the caller then falls back to Node's own completion).
  */
-export function completeNames(extension: Extension, line: string): [string[], string] | null {
+export function completeNames(extension: ReplTarget, line: string): [string[], string] | null {
   const open = OPEN_CALL.exec(line);
   if (open === null) return null;
   const [, call, args, , partial] = open as unknown as [string, string, string, string, string];
@@ -155,7 +163,7 @@ function guardResults(repl: REPLServer): void {
 }
 
 /** The session's scope: the extension and its calls, bound to it. */
-function scopeOf(extension: Extension): Record<string, unknown> {
+function scopeOf(extension: ReplTarget): Record<string, unknown> {
   const scope: Record<string, unknown> = { extension };
   for (const name of SCOPE_CALLS) {
     const method = extension[name] as (...args: unknown[]) => unknown;
@@ -220,7 +228,7 @@ function feedLineByLine(source: Readable, repl: REPLServer, sink: PassThrough): 
  * Starts a REPL session on `extension`. Resolves to the running `REPLServer`; it emits `exit` when the
  * session ends (`.exit`, end of input), which never stops the extension.
  */
-export async function startReplSession(extension: Extension, options: ReplSessionOptions): Promise<REPLServer> {
+export async function startReplSession(extension: ReplTarget, options: ReplSessionOptions): Promise<REPLServer> {
   const { start } = await import('node:repl');
   const piped = !options.terminal;
   const input = piped ? new PassThrough() : options.input;

@@ -4,9 +4,13 @@
  * it concerns, and drops their compiled dispatchers; the next call compiles them anew.
  */
 import { LRUCache } from 'lru-cache';
-import { PointState, type PluginSlot } from './point.js';
-import { assertCallNames, describe, isModuleName } from './naming.js';
-import type { Declarations, ExportProblem } from './declarations.js';
+import { PointState } from '../calls/point.js';
+import type { PluginSlot } from '../calls/slot.js';
+import { assertCallNames, describe, isModuleName } from '../core/naming.js';
+import type { Declarations, ExportProblem } from '../core/declarations.js';
+
+/** A plugin slot of one of the registry's points. */
+type PointSlot = PluginSlot<PointState>;
 
 /** Where a module came from: `registerModule`, Node's loaded modules, or a plugin folder. */
 export type ModuleOrigin = 'registered' | 'loaded' | 'folder';
@@ -17,7 +21,7 @@ export interface ModuleRecord {
   readonly origin: ModuleOrigin;
   readonly file: string | undefined;
   /** The plugin slots its current version fills. */
-  readonly plugins: PluginSlot[];
+  readonly plugins: PointSlot[];
   /** The points it declares. */
   readonly points: PointState[];
   /** Its health probe, if it exports one. */
@@ -44,7 +48,7 @@ export class Registry {
   /** Points that were only called: bounded, so names built from user input cannot grow memory. */
   private readonly transient = new LRUCache<string, PointState>({ max: TRANSIENT_POINTS });
   /** Plugin slots that carry dependencies; holds are recomputed over these only. */
-  private readonly dependent = new Set<PluginSlot>();
+  private readonly dependent = new Set<PointSlot>();
 
   constructor(readonly node: string) {}
 
@@ -116,7 +120,7 @@ export class Registry {
     }
 
     const touched = new Set<PointState>();
-    const plugins: PluginSlot[] = [];
+    const plugins: PointSlot[] = [];
     for (const d of accepted) {
       const p = this.pin(d.module, d.point);
       const slot = p.slot(name, this.node);
@@ -154,7 +158,7 @@ export class Registry {
   /** Detaches what `previous` contributed and `keepPlugins`/`keepPoints` do not. */
   private release(
     previous: ModuleRecord,
-    keepPlugins: PluginSlot[],
+    keepPlugins: PointSlot[],
     keepPoints: PointState[],
     touched: Set<PointState>,
   ): void {
@@ -234,7 +238,7 @@ export class Registry {
       memo.set(module, ok);
       return ok;
     };
-    const heldBy = (slot: PluginSlot): string | null => {
+    const heldBy = (slot: PointSlot): string | null => {
       for (const dep of slot.meta?.depends ?? []) if (!satisfied(dep)) return dep;
       return null;
     };

@@ -3,49 +3,15 @@
  * rendering as text tables for people (the REPL's `util.inspect`, the command line).
  */
 import { inspect } from 'node:util';
-import type { Registry } from './registry.js';
-import type { LoadError, TerminateReason } from './history.js';
-import type { PluginProfile, PointState } from './point.js';
+import type { Registry } from '../registry/registry.js';
+import type { PointState } from '../calls/point.js';
 import { renderReport } from './report-text.js';
+import type { ExitReasonRow, PluginRow, PointRow, ReportData, ReportStatus } from './report-rows.js';
 
-/** One plugin key: `fn` its export name, `module` its own module. */
-export interface PluginRow extends PointRow {
-  /** The dependency that holds it back, or null when it may run. */
-  heldBy: string | null;
-  /** Call timings, present while its point is profiled or once it was. */
-  profile?: PluginProfile;
-}
-
-/** One extension point: `fn` its `_Extension` name, `module` the module it belongs to; counts sum its plugins'. */
-export interface PointRow {
-  fn: string;
-  module: string;
-  node: string;
-  enabled: boolean;
-  ok: number;
-  exit: number;
-}
-
-/** One of a plugin's recent exits: `n` is its running exit number. */
-export interface ExitReasonRow {
-  fn: string;
-  module: string;
-  node: string;
-  n: number;
-  reason: unknown;
-  at: Date;
-}
-
-export interface ReportStatus {
-  startCount: number;
-  startTime: Date | null;
-  exitReasons: ExitReasonRow[];
-  terminateReasons: TerminateReason[];
-  loadErrors: LoadError[];
-}
+export type { ExitReasonRow, PluginRow, PointRow, ReportStatus } from './report-rows.js';
 
 /** What the framework knows, at one moment. Plain data; `util.inspect` shows it as three tables. */
-export class Report {
+export class Report implements ReportData {
   constructor(
     readonly status: ReportStatus,
     readonly plugins: PluginRow[],

@@ -4,8 +4,8 @@
  * load errors with their paths, and the start count and time.
  */
 import { inspect } from 'node:util';
-import type { Report, PluginRow, PointRow } from './report.js';
-import { parseExportName, extensionName } from './naming.js';
+import type { ReportData, PluginRow, PointRow } from './report-rows.js';
+import { parseExportName, extensionName } from '../core/naming.js';
 
 export interface RenderOptions {
   /** ANSI colour: the caller decides (a TTY without NO_COLOR). */
@@ -59,7 +59,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
  * Renders the report: a summary line, then one table of points, each followed by the plugins that serve
  * it (indented), then the last exit of each failing plugin, the load errors and the last terminate.
  */
-export function renderReport(report: Report, { color }: RenderOptions): string {
+export function renderReport(report: ReportData, { color }: RenderOptions): string {
   const bold = paint(color, 1);
   const red = paint(color, 31);
   const green = paint(color, 32);

@@ -6,21 +6,16 @@
  * (the first wins: earlier folder, then path order), what a change, a deletion or a failure does, and when
  * a failure is worth reporting.
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
-import fg from 'fast-glob';
+import { basename, dirname, sep } from 'node:path';
+import { FolderPaths, isDirectory, type Placement } from './folder-paths.js';
 import { Loader } from './loader.js';
 import { PermissionCheck } from './permissions.js';
 import { FolderWatch, currentStamp } from './watcher.js';
-import { declaresAnything, errorText, type Declarations } from './declarations.js';
+import { declaresAnything, errorText, type Declarations } from '../core/declarations.js';
 import { moduleNameOf } from './scanner.js';
-import type { ModuleOrigin } from './registry.js';
-import type { ModuleHost } from './extension.js';
+import type { ModuleOrigin } from '../registry/registry.js';
+import type { ModuleHost } from '../registry/module-host.js';
 
-/** The file extensions a plugin folder's modules may have. */
-const PLUGIN_EXTENSIONS = new Set(['.js', '.cjs', '.mjs']);
-/** Files chokidar keeps watching besides plugin files: helpers may be JSON. */
-const WATCHED_EXTENSIONS = new Set([...PLUGIN_EXTENSIONS, '.json']);
 /** After a failed load of a file that was just written, how long it must stay unchanged to be reported. */
 export const ERROR_GRACE_MS = 400;
 /** After a load from a watch event, when to check once more that the file did not change unseen. */
@@ -50,14 +45,9 @@ interface PluginFile {
   touched: Set<string>;
 }
 
-/** Where a path stands: a plugin file of folder `dir`, or nothing to load. */
-type Placement = { dir: number; rel: string } | null;
-
 /** Scans, watches and loads the plugin folders of one extension. */
 export class PluginFolders {
-  private readonly given: string[];
-  /** The folders as real paths (symbolic links resolved), once they exist. */
-  private dirs: string[];
+  private readonly paths: FolderPaths;
   private readonly files = new Map<string, PluginFile>();
   /** Module name -> the plugin files of that name. */
   private readonly byName = new Map<string, Set<PluginFile>>();
@@ -80,12 +70,11 @@ export class PluginFolders {
     private readonly host: FolderHost,
     private readonly options: FolderOptions,
   ) {
-    this.given = options.dirs.map((d) => resolve(d));
-    this.dirs = [...this.given];
+    this.paths = new FolderPaths(options.dirs, (error) => this.scanProblem(error));
     this.permissions = options.checkPermissions ? new PermissionCheck() : null;
-    this.loader = new Loader({ rootOf: (file) => this.rootOf(file), permissions: this.permissions });
+    this.loader = new Loader({ rootOf: (file) => this.paths.rootOf(file), permissions: this.permissions });
     this.watcher = new FolderWatch({
-      ignored: (path, isFile) => this.ignored(path, isFile),
+      ignored: (path, isFile) => this.paths.ignored(path, isFile),
       settled: (paths) => void this.run(() => this.process(paths, true)),
     });
   }
@@ -131,11 +120,11 @@ export class PluginFolders {
   }
 
   private async watch(): Promise<void> {
-    const dirs = this.dirs.filter((_, i) => !this.watching.has(i) && isDirectory(this.dirs[i]!));
+    const dirs = this.paths.dirs.filter((_, i) => !this.watching.has(i) && isDirectory(this.paths.dirs[i]!));
     if (dirs.length === 0) return;
     if (!this.watcher.open) await this.watcher.start(dirs);
     else for (const dir of dirs) this.watcher.add(dir);
-    this.dirs.forEach((d, i) => dirs.includes(d) && this.watching.add(i));
+    this.paths.dirs.forEach((d, i) => dirs.includes(d) && this.watching.add(i));
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -147,10 +136,10 @@ export class PluginFolders {
     const found = new Map<string, Placement>();
     const problems = (this.scanProblems = new Map());
     try {
-      for (let i = 0; i < this.given.length; i++) {
-        const dir = this.realDir(i);
+      for (let i = 0; i < this.paths.given.length; i++) {
+        const dir = this.paths.realDir(i);
         if (dir === null) continue;
-        for (const [file, rel] of await this.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
+        for (const [file, rel] of await this.paths.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
       }
     } finally {
       this.scanProblems = null;
@@ -168,62 +157,6 @@ export class PluginFolders {
     for (const [message, problem] of problems) if (!this.lastProblems.has(message)) this.report(problem);
     this.lastProblems = new Set(problems.keys());
     if (this.active && this.options.watch && this.watcher.open) await this.watch();
-  }
-
-  /** Folder `i` as a real path, or null (with a load error) when it is missing. */
-  private realDir(i: number): string | null {
-    const given = this.given[i]!;
-    try {
-      if (!statSync(given).isDirectory()) throw new Error('not a folder');
-      this.dirs[i] = realpathSync(given);
-      return this.dirs[i]!;
-    } catch (err) {
-      this.scanProblem({
-        file: given,
-        message: `plugin folder ${given} cannot be scanned (${errorText(err)}): create it, or remove it from pluginDirs`,
-      });
-      return null;
-    }
-  }
-
-  /**
-   * The plugin files of folder `i` with their paths relative to it, in path order; symbolic links leading
-   * outside are reported, not followed.
-   */
-  private async list(i: number, dir: string): Promise<[string, string][]> {
-    const entries = await fg.glob('**/*.{js,cjs,mjs}', {
-      cwd: dir,
-      dot: false,
-      onlyFiles: false,
-      followSymbolicLinks: false,
-      ignore: ['**/node_modules/**'],
-      objectMode: true,
-    });
-    const out: [string, string][] = [];
-    for (const entry of entries) {
-      const file = sep === '/' ? `${dir}/${entry.path}` : dir + sep + entry.path.split('/').join(sep);
-      if (entry.dirent.isFile() || (entry.dirent.isSymbolicLink() && this.linkInside(i, file))) out.push([file, entry.path]);
-    }
-    return out.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  }
-
-  /** True for a link to a file inside folder `i`; a link leading outside is a load error. */
-  private linkInside(i: number, link: string): boolean {
-    let target: string;
-    try {
-      target = realpathSync(link);
-    } catch (err) {
-      this.scanProblem({ file: link, message: `symbolic link ${link} cannot be followed: ${errorText(err)}` });
-      return false;
-    }
-    if (!within(this.dirs[i]!, target)) {
-      this.scanProblem({
-        file: link,
-        message: `symbolic link ${link} leads outside its plugin folder (to ${target}) and is not followed; copy the file into the folder instead`,
-      });
-      return false;
-    }
-    return isFile(target);
   }
 
   /** Files reached by loads that are not plugin files themselves. */
@@ -253,10 +186,10 @@ export class PluginFolders {
     const isPluginFile = (path: string): boolean => {
       if (found !== undefined) return found.has(path);
       let is = seen.get(path);
-      if (is === undefined) seen.set(path, (is = this.isPluginFile(path)));
+      if (is === undefined) seen.set(path, (is = this.paths.isPluginFile(path)));
       return is;
     };
-    const placement = found === undefined ? (path: string) => this.placement(path) : (path: string) => found.get(path) ?? null;
+    const placement = found === undefined ? (path: string) => this.paths.placement(path) : (path: string) => found.get(path) ?? null;
     if (!this.active && watched) return;
     // Folder modes may have changed since the last look: check them afresh (a few status calls a batch).
     if (watched) this.permissions?.forget();
@@ -471,45 +404,6 @@ export class PluginFolders {
     }
   }
 
-  // -------------------------------------------------------------------------------------------------
-  // Paths
-
-  /** The folder that holds `file` (as a real path), or undefined. */
-  private rootOf(file: string): string | undefined {
-    return this.dirs.find((dir) => within(dir, file));
-  }
-
-  /** Where `path` would stand as a plugin file, by its name alone. */
-  private placement(path: string): Placement {
-    if (!PLUGIN_EXTENSIONS.has(extname(path))) return null;
-    const dir = this.dirs.findIndex((d) => within(d, path));
-    if (dir < 0) return null;
-    const rel = relative(this.dirs[dir]!, path).split(sep).join('/');
-    if (rel.split('/').some((part) => part.startsWith('.') || part === 'node_modules')) return null;
-    return { dir, rel };
-  }
-
-  /** True when `path` is now a plugin file: placed as one, and a file (or a link to a file inside its folder). */
-  private isPluginFile(path: string): boolean {
-    const at = this.placement(path);
-    if (at === null) return false;
-    try {
-      const stats = lstatSync(path);
-      if (stats.isFile()) return true;
-      return stats.isSymbolicLink() && this.linkInside(at.dir, path);
-    } catch {
-      return false;
-    }
-  }
-
-  /** What chokidar need not watch: dependencies, dot-folders, files that can be neither plugin nor helper. */
-  private ignored(path: string, isFile: boolean | undefined): boolean {
-    const dir = this.dirs.find((d) => within(d, path) || d === path);
-    if (dir === undefined || dir === path) return false;
-    const parts = relative(dir, path).split(sep);
-    if (parts.some((part) => part.startsWith('.') || part === 'node_modules')) return true;
-    return isFile === true && !WATCHED_EXTENSIONS.has(extname(path));
-  }
 }
 
 /** The duplicate rule's order: earlier folder first, then plain code-unit order of the relative path. */
@@ -521,25 +415,4 @@ function byPrecedence(a: PluginFile, b: PluginFile): number {
 function reachesAny(f: PluginFile, changed: Set<string>): boolean {
   for (const t of f.touched) if (changed.has(t)) return true;
   return false;
-}
-
-/** True when `path` (absolute and normalized, as every path here is) lies strictly inside folder `dir`. */
-function within(dir: string, path: string): boolean {
-  return path.length > dir.length + 1 && path.startsWith(dir) && path[dir.length] === sep;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

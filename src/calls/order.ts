@@ -3,8 +3,8 @@
  * depend on, ties broken by (priority, plugin module, node) in plain code-unit order, never locale order.
  * All plugins of one point share their export name, so the module decides among equals.
  */
-import type { PluginSlot } from './point.js';
-import { DEFAULT_PRIORITY } from './metadata.js';
+import type { PluginSlot } from './slot.js';
+import { DEFAULT_PRIORITY } from '../core/metadata.js';
 
 function compareKeys(a: PluginSlot, b: PluginSlot): number {
   const pa = a.meta?.priority ?? DEFAULT_PRIORITY;
@@ -19,19 +19,19 @@ function compareKeys(a: PluginSlot, b: PluginSlot): number {
 }
 
 /** Orders the registered plugins of one point. Dependencies are acyclic: cycles are refused at load. */
-export function orderPlugins(slots: PluginSlot[]): PluginSlot[] {
+export function orderPlugins<S extends PluginSlot>(slots: S[]): S[] {
   const sorted = slots.slice().sort(compareKeys);
   if (!sorted.some((s) => (s.meta?.depends.length ?? 0) > 0)) return sorted;
 
   // Kahn's algorithm over the point's own plugins, always taking the smallest ready key.
-  const byModule = new Map<string, PluginSlot[]>();
+  const byModule = new Map<string, S[]>();
   for (const s of sorted) {
     const list = byModule.get(s.info.module);
     if (list === undefined) byModule.set(s.info.module, [s]);
     else list.push(s);
   }
-  const waitingOn = new Map<PluginSlot, number>();
-  const dependents = new Map<PluginSlot, PluginSlot[]>();
+  const waitingOn = new Map<S, number>();
+  const dependents = new Map<S, S[]>();
   for (const s of sorted) {
     let count = 0;
     for (const dep of s.meta?.depends ?? []) {
@@ -46,7 +46,7 @@ export function orderPlugins(slots: PluginSlot[]): PluginSlot[] {
     waitingOn.set(s, count);
   }
   const ready = sorted.filter((s) => waitingOn.get(s) === 0);
-  const out: PluginSlot[] = [];
+  const out: S[] = [];
   while (ready.length > 0) {
     const next = ready.shift()!;
     out.push(next);

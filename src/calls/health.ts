@@ -3,10 +3,16 @@
  * async. A check runs the probes of the plugin modules serving the chosen points concurrently, each with a
  * timeout, and reports per module and per point. It reports only; it never stops calls.
  */
-import type { Registry } from './registry.js';
 import type { PointState } from './point.js';
-import { assertCallNames, describe } from './naming.js';
-import { errorText } from './declarations.js';
+import { assertCallNames, describe } from '../core/naming.js';
+import { errorText } from '../core/declarations.js';
+
+/** What a health check reads of the registry: its points and each module's probe. */
+export interface HealthSource {
+  peek(module: string, point: string): PointState | undefined;
+  allPoints(): Iterable<PointState>;
+  readonly modules: ReadonlyMap<string, { readonly health: (() => unknown) | undefined }>;
+}
 
 export type HealthStatus = 'ok' | 'degraded' | 'error';
 
@@ -43,7 +49,7 @@ export interface HealthReport {
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 1000;
 
-function choosePoints(registry: Registry, module?: string, point?: string): PointState[] {
+function choosePoints(registry: HealthSource, module?: string, point?: string): PointState[] {
   if (module !== undefined && point !== undefined) {
     assertCallNames(module, point);
     const p = registry.peek(module, point);
@@ -87,7 +93,7 @@ async function probe(module: string, fn: () => unknown, timeoutMs: number): Prom
 }
 
 export async function checkHealth(
-  registry: Registry,
+  registry: HealthSource,
   module?: string,
   point?: string,
   opts: HealthOptions = {},

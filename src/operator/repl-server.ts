@@ -10,8 +10,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstat, unlink } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import type { Extension } from './extension.js';
-import { startReplSession } from './repl.js';
+import { startReplSession, type ReplTarget } from './repl.js';
 
 /** A running attach socket. */
 export interface ReplService {
@@ -98,7 +97,7 @@ function listenOwnerOnly(server: Server, path: string): Promise<void> {
 }
 
 /** Reads the optional hello line, then runs one REPL session on the socket. */
-function serveSession(extension: Extension, socket: Socket, sessions: Set<Socket>): void {
+function serveSession(extension: ReplTarget, socket: Socket, sessions: Set<Socket>): void {
   sessions.add(socket);
   socket.on('error', () => socket.destroy()); // a vanished operator closes only this session
   socket.once('close', () => sessions.delete(socket));
@@ -158,7 +157,7 @@ function serveSession(extension: Extension, socket: Socket, sessions: Set<Socket
  *
  * @throws Error (rejects) when the path exists and is not a stale socket of this user, or cannot be bound.
  */
-export async function serveRepl(extension: Extension, socketPath: string): Promise<ReplService> {
+export async function serveRepl(extension: ReplTarget, socketPath: string): Promise<ReplService> {
   if (typeof socketPath !== 'string' || socketPath.length === 0) {
     throw new TypeError(`extpoint: serveRepl needs a socket path (a string), not ${String(socketPath)}`);
   }

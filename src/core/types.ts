@@ -19,3 +19,13 @@ export interface CallOptions {
   /** Start every plugin at once instead of one after another; results stay in plugin order. */
   parallel?: boolean;
 }
+
+/** Options of `pipe`. */
+export interface PipeOptions {
+  /** Merged into the chain's own object result (its keys win); never seen by plugins. */
+  private?: Record<string, unknown>;
+  /** Run the chain, then return the original input. */
+  returnInput?: boolean;
+  /** As for `callPlugins`: a plugin that has not settled by then fails the chain. */
+  timeoutMs?: number;
+}

@@ -1,0 +1,225 @@
+/**
+ * Asynchronous callers (`call`) compiled for one point: plugins that return plain values cost no promise;
+ * the first thenable switches the rest of the call to awaiting, in callbacks rather than an async function.
+ * Also the option check and the timed wait that pipelines share.
+ */
+import type { CallOptions, PipeOptions, PluginResult } from '../core/types.js';
+import type { PluginFn, PluginSlot } from './slot.js';
+import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+
+export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
+
+const noResultsAsync: AsyncCaller = (_args, opts) => {
+  if (opts !== undefined) checkCallOptions(opts);
+  return Promise.resolve([]);
+};
+
+/** Rejects bad options with a TypeError that says what is wrong. */
+export function checkCallOptions(opts: CallOptions | PipeOptions): void {
+  if (opts === null || typeof opts !== 'object') {
+    throw new TypeError(`extpoint: call options must be an object, not ${opts === null ? 'null' : typeof opts}`);
+  }
+  const t = opts.timeoutMs;
+  if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= 2_147_483_647)) {
+    throw new TypeError(
+      `extpoint: timeoutMs must be a number of milliseconds from 1 to 2147483647, not ${String(t)}`,
+    );
+  }
+}
+
+function timeoutError(slot: PluginSlot, ms: number): Error {
+  return Object.assign(
+    new Error(`plugin ${slot.info.module}.${slot.info.fn} did not settle within ${ms} ms`),
+    { code: 'ETIMEOUT' },
+  );
+}
+
+/**
+ * Waits for one plugin's thenable: `ok` with its value, `EXIT` with its rejection or, past `timeoutMs`
+ * (counted from `startedAt`, when the plugin was called), with an `ETIMEOUT` error. A late outcome
+ * changes nothing.
+ */
+function settle(
+  slot: PluginSlot,
+  value: PromiseLike<unknown>,
+  timeoutMs: number | undefined,
+  startedAt: number,
+): Promise<PluginResult> {
+  return awaitPlugin(slot, value, timeoutMs, startedAt).then(
+    (data): PluginResult => {
+      slot.ok++;
+      return { state: 'ok', info: slot.info, data };
+    },
+    (reason) => slot.fail(reason),
+  );
+}
+
+/** The thenable's value, or its rejection, or an ETIMEOUT rejection when the clock runs out first. */
+export function awaitPlugin(
+  slot: PluginSlot,
+  value: PromiseLike<unknown>,
+  timeoutMs: number | undefined,
+  startedAt: number,
+): Promise<unknown> {
+  if (timeoutMs === undefined) return Promise.resolve(value);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(timeoutError(slot, timeoutMs)),
+      Math.max(0, timeoutMs - (performance.now() - startedAt)),
+    );
+    const done = (settleWith: (v: unknown) => void) => (v: unknown) => {
+      clearTimeout(timer);
+      settleWith(v);
+    };
+    try {
+      value.then(done(resolve), done(reject));
+    } catch (err) {
+      done(reject)(err);
+    }
+  });
+}
+
+/** The `then` of native promises (and of subclasses that keep it). */
+const nativeThen = Promise.prototype.then;
+
+export function compileCall(p: CallTarget): AsyncCaller {
+  const slots = runnable(p);
+  if (slots.length === 0) return noResultsAsync;
+  const fns = slots.map((s) => s.impl as PluginFn);
+  const n = slots.length;
+  const profiling = p.profiling;
+
+  /**
+   * A call from plugin `from + 1` on, after plugin `from` returned the thenable `pending` (or from the
+   * start, with `from` -1 and no `pending`). It continues in callbacks, not in an async function, so each
+   * async plugin costs one promise reaction; plugins that return plain values run in the same turn.
+   */
+  function finish(
+    args: unknown,
+    out: PluginResult[],
+    from: number,
+    pending: PromiseLike<unknown> | null,
+    startedAt: number,
+    timeoutMs: number | undefined,
+  ): Promise<PluginResult[]> {
+    return new Promise<PluginResult[]>((resolve) => {
+      const clocked = profiling || timeoutMs !== undefined;
+      let i = from;
+      let t0 = startedAt;
+      const onValue = (value: unknown) => {
+        const s = slots[i]!;
+        s.ok++;
+        out[i] = { state: 'ok', info: s.info, data: value };
+        if (profiling) s.timed(performance.now() - t0);
+        next();
+      };
+      const onReason = (reason: unknown) => {
+        const s = slots[i]!;
+        out[i] = s.fail(reason);
+        if (profiling) s.timed(performance.now() - t0);
+        next();
+      };
+      // A native promise calls back once, later; any other thenable is adopted by one first, so that one
+      // that calls back twice, both ways, at once, or throws, still counts once.
+      const wait = (d: PromiseLike<unknown>) => {
+        if (timeoutMs !== undefined) awaitPlugin(slots[i]!, d, timeoutMs, t0).then(onValue, onReason);
+        else if (d.then === nativeThen) d.then(onValue, onReason);
+        else Promise.resolve(d).then(onValue, onReason);
+      };
+      const next = () => {
+        while (++i < n) {
+          const s = slots[i]!;
+          t0 = clocked ? performance.now() : 0;
+          let d: unknown;
+          try {
+            d = fns[i]!.call(undefined, args);
+          } catch (e) {
+            out[i] = s.fail(e);
+            if (profiling) s.timed(performance.now() - t0);
+            continue;
+          }
+          if (isThenable(d)) return wait(d);
+          s.ok++;
+          out[i] = { state: 'ok', info: s.info, data: d };
+          if (profiling) s.timed(performance.now() - t0);
+        }
+        resolve(out);
+      };
+      if (pending === null) next();
+      else wait(pending);
+    });
+  }
+
+  function parallel(args: unknown, timeoutMs: number | undefined): Promise<PluginResult[]> {
+    const out = new Array<PluginResult | Promise<PluginResult>>(n);
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      const t0 = performance.now();
+      try {
+        const d = fns[i]!.call(undefined, args);
+        if (isThenable(d)) {
+          const settled = settle(s, d, timeoutMs, t0);
+          out[i] = profiling ? settled.finally(() => s.timed(performance.now() - t0)) : settled;
+          continue;
+        }
+        s.ok++;
+        out[i] = { state: 'ok', info: s.info, data: d };
+      } catch (e) {
+        out[i] = s.fail(e);
+      }
+      if (profiling) s.timed(performance.now() - t0);
+    }
+    return Promise.all(out);
+  }
+
+  if (!profiling && n <= GENERATED_MAX) return generateCall(slots, fns, finish, parallel);
+  // Profiled and large points: the same continuation from the first plugin on.
+  return (args, opts) => {
+    let timeoutMs: number | undefined;
+    if (opts !== undefined) {
+      checkCallOptions(opts);
+      timeoutMs = opts.timeoutMs;
+      if (opts.parallel === true) return parallel(args, timeoutMs);
+    }
+    return finish(args, new Array<PluginResult>(n), -1, null, 0, timeoutMs);
+  };
+}
+
+/**
+ * The start of an async call as straight-line code: plugins that return plain values are handled as in
+ * the sync caller; the first thenable hands the rest of the call to `finish`.
+ */
+function generateCall(
+  slots: PluginSlot[],
+  fns: PluginFn[],
+  finish: (...a: [unknown, PluginResult[], number, PromiseLike<unknown> | null, number, number | undefined]) => Promise<PluginResult[]>,
+  parallel: (args: unknown, timeoutMs: number | undefined) => Promise<PluginResult[]>,
+): AsyncCaller {
+  const n = slots.length;
+  const bind: string[] = [];
+  const body: string[] = [
+    'let timeoutMs;',
+    'if (opts !== undefined) { check(opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
+    `const out = new Array(${n});`,
+    'let t0 = 0;',
+  ];
+  const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
+  for (let i = 0; i < n; i++) {
+    bind.push(`f${i} = F[${i}], s${i} = S[${i}], i${i} = s${i}.info`);
+    body.push(
+      `if (timeoutMs !== undefined) t0 = performance.now();`,
+      `try { const d = f${i}(args); if (${thenable}) return finish(args, out, ${i}, d, t0, timeoutMs); ` +
+        `s${i}.ok++; out[${i}] = { state: 'ok', info: i${i}, data: d }; } catch (e) { out[${i}] = s${i}.fail(e); }`,
+    );
+  }
+  body.push('return Promise.resolve(out);');
+  const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
+  const factory = new Function('F', 'S', 'finish', 'parallel', 'check', source) as (
+    f: PluginFn[],
+    s: PluginSlot[],
+    fin: typeof finish,
+    par: typeof parallel,
+    check: typeof checkCallOptions,
+  ) => AsyncCaller;
+  return factory(fns, slots, finish, parallel, checkCallOptions);
+}

@@ -1,0 +1,141 @@
+/**
+ * Pipelines (`pipe`) compiled for one point: one state threaded through the chain, as MishkaInstaller's
+ * hooks do. A step returns the next state, or `halt(value)` to end the chain with it.
+ */
+import type { PipeOptions } from '../core/types.js';
+import { HALT } from '../core/halt.js';
+import type { PluginFn, PluginSlot } from './slot.js';
+import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import { awaitPlugin, checkCallOptions } from './async.js';
+
+export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
+
+function isHalt(value: unknown): value is { [HALT]: unknown } {
+  return value !== null && typeof value === 'object' && HALT in value;
+}
+
+/** The chain's outcome, shaped by the options: the input untouched, or the result with `private` merged. */
+function pipeOutcome(input: unknown, result: unknown, opts: PipeOptions | undefined): unknown {
+  if (opts === undefined || result === input) return result;
+  if (opts.returnInput === true) return input;
+  const priv = opts.private;
+  if (priv !== undefined && result !== null && typeof result === 'object' && !Array.isArray(result)) {
+    return { ...(result as object), ...priv };
+  }
+  return result;
+}
+
+export function compilePipe(p: CallTarget): PipeCaller {
+  const slots = runnable(p);
+  if (slots.length === 0) {
+    return (state, opts) => {
+      if (opts !== undefined) checkCallOptions(opts);
+      return Promise.resolve(state);
+    };
+  }
+  const fns = slots.map((s) => s.impl as PluginFn);
+  const n = slots.length;
+  const profiling = p.profiling;
+
+  /**
+   * The rest of a chain from plugin `from`, whose thenable is `pending`. Reading what a step returned
+   * (its `then`, its halt key) happens inside the step's try: a hostile value fails that step.
+   */
+  async function finish(
+    input: unknown,
+    from: number,
+    pending: PromiseLike<unknown>,
+    startedAt: number,
+    opts: PipeOptions | undefined,
+  ): Promise<unknown> {
+    const timeoutMs = opts?.timeoutMs;
+    const clocked = profiling || timeoutMs !== undefined;
+    let state: unknown;
+    for (let i = from; i < n; i++) {
+      const s = slots[i]!;
+      const t0 = i === from ? startedAt : clocked ? performance.now() : 0;
+      let d: unknown;
+      let halted = false;
+      try {
+        d = i === from ? pending : fns[i]!.call(undefined, state);
+        if (isThenable(d)) d = await awaitPlugin(s, d, timeoutMs, t0);
+        halted = isHalt(d);
+        if (halted) d = (d as { [HALT]: unknown })[HALT];
+      } catch (e) {
+        s.recordExit(e);
+        if (profiling) s.timed(performance.now() - t0);
+        return input;
+      }
+      s.ok++;
+      if (profiling) s.timed(performance.now() - t0);
+      if (halted) return pipeOutcome(input, d, opts);
+      state = d;
+    }
+    return pipeOutcome(input, state, opts);
+  }
+
+  if (!profiling && n <= GENERATED_MAX) return generatePipe(slots, fns, finish);
+
+  return (input, opts) => {
+    const clocked = profiling || (opts !== undefined && (checkCallOptions(opts), opts.timeoutMs !== undefined));
+    let state = input;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      const t0 = clocked ? performance.now() : 0;
+      let d: unknown;
+      let halted = false;
+      try {
+        d = fns[i]!.call(undefined, state);
+        if (isThenable(d)) return finish(input, i, d, t0, opts);
+        halted = isHalt(d);
+        if (halted) d = (d as { [HALT]: unknown })[HALT];
+      } catch (e) {
+        s.recordExit(e);
+        if (profiling) s.timed(performance.now() - t0);
+        return Promise.resolve(input);
+      }
+      s.ok++;
+      if (profiling) s.timed(performance.now() - t0);
+      if (halted) return Promise.resolve(pipeOutcome(input, d, opts));
+      state = d;
+    }
+    return Promise.resolve(pipeOutcome(input, state, opts));
+  };
+}
+
+/** The sync part of a chain as straight-line code; the first thenable hands the rest to `finish`. */
+function generatePipe(
+  slots: PluginSlot[],
+  fns: PluginFn[],
+  finish: (input: unknown, from: number, pending: PromiseLike<unknown>, startedAt: number, opts: PipeOptions | undefined) => Promise<unknown>,
+): PipeCaller {
+  const bind: string[] = [];
+  const body: string[] = [
+    'const clocked = opts !== undefined && (check(opts), opts.timeoutMs !== undefined);',
+    'let state = input, d, halted, t0 = 0;',
+  ];
+  const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
+  for (let i = 0; i < slots.length; i++) {
+    bind.push(`f${i} = F[${i}], s${i} = S[${i}]`);
+    body.push(
+      'if (clocked) t0 = performance.now();',
+      `try { d = f${i}(state); if (${thenable}) return finish(input, ${i}, d, t0, opts); ` +
+        `halted = d !== null && typeof d === 'object' && H in d; if (halted) d = d[H]; } ` +
+        `catch (e) { s${i}.recordExit(e); return Promise.resolve(input); }`,
+      `s${i}.ok++;`,
+      'if (halted) return Promise.resolve(outcome(input, d, opts));',
+      'state = d;',
+    );
+  }
+  body.push('return Promise.resolve(outcome(input, state, opts));');
+  const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
+  const factory = new Function('F', 'S', 'H', 'finish', 'outcome', 'check', source) as (
+    f: PluginFn[],
+    s: PluginSlot[],
+    h: typeof HALT,
+    fin: typeof finish,
+    outcome: typeof pipeOutcome,
+    check: typeof checkCallOptions,
+  ) => PipeCaller;
+  return factory(fns, slots, HALT, finish, pipeOutcome, checkCallOptions);
+}

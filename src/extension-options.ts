@@ -1,0 +1,87 @@
+/**
+ * The shapes an extension is made, started and observed with: its options, its events, and point handles;
+ * and the check of the plugin-folder options.
+ */
+import type { ModuleHost } from './registry/module-host.js';
+import type { ModuleOrigin } from './registry/registry.js';
+import type { LoadError } from './core/history.js';
+import { describe } from './core/naming.js';
+import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
+import { PluginFolders } from './modules/folder.js';
+
+/** Options of `createExtension`. */
+export interface ExtensionOptions {
+  /** This instance's node name, shown in every result's `info.node` and report row. Default `'local'`. */
+  node?: string;
+  /**
+   * Whether `start()` and `restart()` walk the modules Node has loaded (`require.cache`, and ES modules
+   * recorded by `extpoint/register`). Default true.
+   */
+  scanLoaded?: boolean;
+  /**
+   * Plugin folders: `start()` loads every `.js`, `.cjs` and `.mjs` file in them (recursively, skipping
+   * `node_modules` and dot-folders) and, with `watch`, keeps them live as files come, change and go.
+   * Relative paths are resolved against the current directory. Default none.
+   */
+  pluginDirs?: readonly string[];
+  /** Whether plugin folders are watched for changes. Default true when `pluginDirs` is given. */
+  watch?: boolean;
+  /**
+   * Whether plugin files are refused when they, or a folder from the plugin folder down to them, are
+   * world-writable or owned by another user than the process's own or root. Default true.
+   */
+  checkPermissions?: boolean;
+}
+
+/** What `start()` may be given: plugin folders, for an instance made without them (the default one). */
+export type StartOptions = Pick<ExtensionOptions, 'pluginDirs' | 'watch' | 'checkPermissions'>;
+
+/** What `load`, `reload` and `unload` events carry. */
+export interface ModuleEvent {
+  module: string;
+  origin: ModuleOrigin;
+  file?: string;
+}
+
+/** The events an extension emits; there is deliberately no `error` event, which would crash an unheard host. */
+export interface ExtensionEvents {
+  load: [ModuleEvent];
+  reload: [ModuleEvent];
+  unload: [ModuleEvent];
+  loadError: [LoadError];
+}
+
+/** A handle on one point: calls through it do no lookup at all. */
+export interface PointHandle {
+  readonly module: string;
+  readonly point: string;
+  /** As `callPlugins(module, point, args, opts)`. */
+  call(args?: unknown, opts?: CallOptions): Promise<PluginResult[]>;
+  /** As `callPluginsSync(module, point, args)`. */
+  callSync(args?: unknown): PluginResult[];
+  /** As `notify(module, point, args)`. */
+  notify(args?: unknown): void;
+  /** As `pipe(module, point, state, opts)`. */
+  pipe(state: unknown, opts?: PipeOptions): Promise<unknown>;
+}
+
+/** The plugin folders an extension's options ask for, or null; throws a TypeError naming a bad option. */
+export function folderOptions(
+  options: ExtensionOptions,
+  host: ModuleHost,
+  originOf: (name: string) => ModuleOrigin | undefined,
+): PluginFolders | null {
+  const { pluginDirs, watch, checkPermissions } = options;
+  if (pluginDirs !== undefined) {
+    if (!Array.isArray(pluginDirs) || pluginDirs.some((d) => typeof d !== 'string' || d.length === 0)) {
+      throw new TypeError(`extpoint: option pluginDirs must be an array of folder paths, not ${describe(pluginDirs)}`);
+    }
+  }
+  for (const [key, value] of [['watch', watch], ['checkPermissions', checkPermissions]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new TypeError(`extpoint: option ${key} must be true or false, not ${describe(value)}`);
+    }
+  }
+  if (pluginDirs === undefined || pluginDirs.length === 0) return null;
+  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true });
+}
