@@ -6,6 +6,7 @@
 import type { CallOptions, PipeOptions, PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import { canGenerate, generateFunction } from './codegen.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
 
@@ -172,8 +173,9 @@ export function compileCall(p: CallTarget): AsyncCaller {
     return Promise.all(out);
   }
 
-  if (!profiling && n <= GENERATED_MAX) return generateCall(slots, fns, finish, parallel);
-  // Profiled and large points: the same continuation from the first plugin on.
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generateCall(slots, fns, finish, parallel);
+  // Profiled and large points, and processes that refuse code generation: the same continuation from
+  // the first plugin on.
   return (args, opts) => {
     let timeoutMs: number | undefined;
     if (opts !== undefined) {
@@ -214,7 +216,7 @@ function generateCall(
   }
   body.push('return Promise.resolve(out);');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'finish', 'parallel', 'check', source) as (
+  const factory = generateFunction(['F', 'S', 'finish', 'parallel', 'check'], source) as (
     f: PluginFn[],
     s: PluginSlot[],
     fin: typeof finish,

@@ -6,6 +6,7 @@ import type { PipeOptions } from '../core/types.js';
 import { HALT } from '../core/halt.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import { canGenerate, generateFunction } from './codegen.js';
 import { awaitPlugin, checkCallOptions } from './async.js';
 
 export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
@@ -74,7 +75,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
     return pipeOutcome(input, state, opts);
   }
 
-  if (!profiling && n <= GENERATED_MAX) return generatePipe(slots, fns, finish);
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generatePipe(slots, fns, finish);
 
   return (input, opts) => {
     const clocked = profiling || (opts !== undefined && (checkCallOptions(opts), opts.timeoutMs !== undefined));
@@ -129,7 +130,7 @@ function generatePipe(
   }
   body.push('return Promise.resolve(outcome(input, state, opts));');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'H', 'finish', 'outcome', 'check', source) as (
+  const factory = generateFunction(['F', 'S', 'H', 'finish', 'outcome', 'check'], source) as (
     f: PluginFn[],
     s: PluginSlot[],
     h: typeof HALT,

@@ -1,11 +1,13 @@
 /**
  * Synchronous callers (`callSync`, `notify`) compiled for one point. Up to GENERATED_MAX plugins they are
  * generated straight-line code with a try/catch per plugin (one call site per plugin, which V8 can
- * inline); larger points and profiled ones use a loop.
+ * inline); larger points, profiled ones and processes that refuse code generation (see codegen.ts) use a
+ * loop.
  */
 import type { PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot, Tally } from './slot.js';
 import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import { canGenerate, generateFunction } from './codegen.js';
 
 /** A thenable handed to a sync caller: an `EASYNC` exit, and its outcome silenced. */
 function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResult {
@@ -34,14 +36,14 @@ const noop: Notifier = () => {};
 export function compileSync(p: CallTarget): SyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResults;
-  if (p.profiling || slots.length > GENERATED_MAX) return loopSync(slots, p.profiling);
+  if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) return loopSync(slots, p.profiling);
   return generate(p, slots, 'results') as SyncCaller;
 }
 
 export function compileNotify(p: CallTarget): Notifier {
   const slots = runnable(p);
   if (slots.length === 0) return noop;
-  if (p.profiling || slots.length > GENERATED_MAX) {
+  if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) {
     const call = loopSync(slots, p.profiling);
     return (args) => void call(args);
   }
@@ -76,7 +78,7 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
   }
   if (mode === 'results') body.push(`return [${slots.map((_, i) => `r${i}`).join(', ')}];`);
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function dispatch(args) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'T', 'asyncInSync', source) as (
+  const factory = generateFunction(['F', 'S', 'T', 'asyncInSync'], source) as (
     fns: PluginFn[],
     slots: PluginSlot[],
     tally: Tally,

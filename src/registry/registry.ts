@@ -3,8 +3,8 @@
  * Everything else (dispatch, report, dependencies) is derived from it. A change touches only the points
  * it concerns, and drops their compiled dispatchers; the next call compiles them anew.
  */
-import { LRUCache } from 'lru-cache';
 import { PointState } from '../calls/point.js';
+import { PointIndex } from './point-index.js';
 import type { PluginSlot } from '../calls/slot.js';
 import { assertCallNames, describe, isModuleName } from '../core/naming.js';
 import type { Declarations, ExportProblem } from '../core/declarations.js';
@@ -43,55 +43,36 @@ export interface ApplyOutcome {
 
 export class Registry {
   readonly modules = new Map<string, ModuleRecord>();
-  /** Points the registry must keep: declared, plugged into, flagged, or held by a handle. */
-  private readonly points = new Map<string, Map<string, PointState>>();
-  /** Points that were only called: bounded, so names built from user input cannot grow memory. */
-  private readonly transient = new LRUCache<string, PointState>({ max: TRANSIENT_POINTS });
+  /**
+   * Points by name: kept ones (declared, plugged into, flagged, or held by a handle) for good, points that
+   * were only called bounded, so names built from user input cannot grow memory.
+   */
+  private readonly names: PointIndex;
   /** Plugin slots that carry dependencies; holds are recomputed over these only. */
   private readonly dependent = new Set<PointSlot>();
 
-  constructor(readonly node: string) {}
-
-  /** The point a call by name reaches. A miss costs one bounded LRU entry, never a registry row. */
-  find(module: string, point: string): PointState {
-    const inModule = this.points.get(module);
-    if (inModule !== undefined) {
-      const p = inModule.get(point);
-      if (p !== undefined) return p;
-    }
-    assertCallNames(module, point);
-    const key = module + '\0' + point;
-    let p = this.transient.get(key);
-    if (p === undefined) {
-      p = new PointState(module, point, this.node);
-      this.transient.set(key, p);
-    }
-    return p;
+  constructor(readonly node: string) {
+    this.names = new PointIndex((module, point) => new PointState(module, point, node), assertCallNames, TRANSIENT_POINTS);
   }
 
-  /** The point, kept in the registry for good (promoted from the call-only cache if it was there). */
+  /** The point a call by name reaches. A miss costs one bounded entry, never a registry row. */
+  find(module: string, point: string): PointState {
+    return this.names.find(module, point);
+  }
+
+  /** The point, kept in the registry for good (promoted from the call-only points if it was one). */
   pin(module: string, point: string): PointState {
-    let inModule = this.points.get(module);
-    const found = inModule?.get(point);
-    if (found !== undefined) return found;
-    assertCallNames(module, point);
-    const key = module + '\0' + point;
-    const p = this.transient.get(key) ?? new PointState(module, point, this.node);
-    this.transient.delete(key);
-    if (inModule === undefined) this.points.set(module, (inModule = new Map()));
-    inModule.set(point, p);
-    return p;
+    return this.names.pin(module, point);
   }
 
   /** A kept point, or undefined; never creates one. */
   peek(module: string, point: string): PointState | undefined {
-    return this.points.get(module)?.get(point);
+    return this.names.peek(module, point);
   }
 
   /** Every point the registry knows, kept or call-only. */
-  *allPoints(): IterableIterator<PointState> {
-    for (const inModule of this.points.values()) yield* inModule.values();
-    yield* this.transient.values();
+  allPoints(): IterableIterator<PointState> {
+    return this.names.all();
   }
 
   /**
