@@ -216,7 +216,7 @@ function generateCall(
   }
   body.push('return Promise.resolve(out);');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'finish', 'parallel', 'check'], source) as (
+  const factory = generateFunction(['F', 'S', 'finish', 'parallel', 'check'], source, fns) as (
     f: PluginFn[],
     s: PluginSlot[],
     fin: typeof finish,

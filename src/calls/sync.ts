@@ -77,19 +77,15 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
     }
   }
   if (mode === 'results') body.push(`return [${slots.map((_, i) => `r${i}`).join(', ')}];`);
+  const fns = slots.map((s) => s.impl as PluginFn);
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function dispatch(args) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'T', 'asyncInSync'], source) as (
+  const factory = generateFunction(['F', 'S', 'T', 'asyncInSync'], source, fns) as (
     fns: PluginFn[],
     slots: PluginSlot[],
     tally: Tally,
     asyncInSync: (slot: PluginSlot, value: PromiseLike<unknown>) => PluginResult,
   ) => SyncCaller | Notifier;
-  return factory(
-    slots.map((s) => s.impl as PluginFn),
-    slots,
-    tally,
-    asyncInSync,
-  );
+  return factory(fns, slots, tally, asyncInSync);
 }
 
 function loopSync(slots: PluginSlot[], profiling: boolean): SyncCaller {
