@@ -12,20 +12,21 @@ import type { PointState } from '../calls/point.js';
 
 type ByName = Map<string, Map<string, PointState>>;
 
-/** The same text as a string V8 keeps only once, so a map lookup with a literal name compares pointers. */
-function unique(name: string): string {
-  return Object.keys({ [name]: 0 })[0]!;
+/** The kept points of one module, and the one of them last found by name. */
+interface ModuleEntry {
+  readonly points: Map<string, PointState>;
+  lastPoint: string | null;
+  last: PointState | null;
 }
 
 export class PointIndex {
-  private readonly kept: ByName = new Map();
+  private readonly kept = new Map<string, ModuleEntry>();
   private readonly callOnly: ByName = new Map();
   /** The call-only points, least recently used first; one leaving this list leaves `callOnly`. */
   private readonly recent: LRUCache<PointState, true>;
-  /** The last kept point found by name, and the names it was found by. */
+  /** The module whose kept points were last looked in, and its entry. */
   private lastModule: string | null = null;
-  private lastPoint: string | null = null;
-  private last: PointState | null = null;
+  private lastEntry: ModuleEntry | null = null;
 
   /**
    * @param make creates a point (names already checked)
@@ -43,60 +44,65 @@ export class PointIndex {
     });
   }
 
-  /** The point a call by name reaches; a name never seen makes a call-only point. */
+  /**
+   * The point a call by name reaches; a name never seen makes a call-only point. The same module as last
+   * time costs one string comparison instead of a map lookup, the same point as last time another.
+   */
   find(module: string, point: string): PointState {
-    if (module === this.lastModule && point === this.lastPoint) return this.last!;
-    return this.lookup(module, point);
+    let entry: ModuleEntry | null | undefined = this.lastEntry;
+    if (module !== this.lastModule || entry === null) {
+      entry = this.kept.get(module);
+      if (entry === undefined) return this.callOnlyPoint(module, point);
+      this.lastModule = module;
+      this.lastEntry = entry;
+    }
+    if (point === entry.lastPoint) return entry.last!;
+    const p = entry.points.get(point);
+    if (p === undefined) return this.callOnlyPoint(module, point);
+    entry.lastPoint = point;
+    entry.last = p;
+    return p;
   }
 
-  private lookup(module: string, point: string): PointState {
-    const p = this.kept.get(module)?.get(point);
+  private callOnlyPoint(module: string, point: string): PointState {
+    let p = this.callOnly.get(module)?.get(point);
     if (p !== undefined) {
-      this.lastModule = module;
-      this.lastPoint = point;
-      this.last = p;
+      this.recent.get(p);
       return p;
     }
-    let q = this.callOnly.get(module)?.get(point);
-    if (q !== undefined) {
-      this.recent.get(q);
-      return q;
-    }
     this.check(module, point);
-    q = this.make(module, point);
-    add(this.callOnly, q);
-    this.recent.set(q, true);
-    return q;
+    p = this.make(module, point);
+    let inModule = this.callOnly.get(module);
+    if (inModule === undefined) this.callOnly.set(module, (inModule = new Map()));
+    inModule.set(point, p);
+    this.recent.set(p, true);
+    return p;
   }
 
   /** The point, kept for good (promoted from the call-only points if it was one). */
   pin(module: string, point: string): PointState {
-    const found = this.kept.get(module)?.get(point);
+    const found = this.peek(module, point);
     if (found !== undefined) return found;
     this.check(module, point);
     let p = this.callOnly.get(module)?.get(point);
     if (p !== undefined) this.recent.delete(p);
     else p = this.make(module, point);
-    add(this.kept, p);
+    let entry = this.kept.get(module);
+    if (entry === undefined) this.kept.set(module, (entry = { points: new Map(), lastPoint: null, last: null }));
+    entry.points.set(point, p);
     return p;
   }
 
   /** A kept point, or undefined; never creates one. */
   peek(module: string, point: string): PointState | undefined {
-    return this.kept.get(module)?.get(point);
+    return this.kept.get(module)?.points.get(point);
   }
 
   /** Every point, kept or call-only. */
   *all(): IterableIterator<PointState> {
-    for (const inModule of this.kept.values()) yield* inModule.values();
+    for (const entry of this.kept.values()) yield* entry.points.values();
     yield* this.recent.keys();
   }
-}
-
-function add(map: ByName, p: PointState): void {
-  let inModule = map.get(p.module);
-  if (inModule === undefined) map.set(unique(p.module), (inModule = new Map()));
-  inModule.set(unique(p.point), p);
 }
 
 function remove(map: ByName, p: PointState): void {
