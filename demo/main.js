@@ -11,7 +11,7 @@ import * as pluginDemo from './plugin_demo.js';
 import { pipelineDemo } from './pipeline.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const show = (value) => inspect(value, { depth: 4, colors: process.stdout.isTTY });
+const show = (value) => inspect(value, { depth: 4, colors: process.stdout.hasColors?.() === true }); // a terminal with colours: NO_COLOR, TERM=dumb say no
 
 // plugins/ holds anat and plugin2, as the origin's code path did; a second, empty folder is where a plugin
 // will be dropped in later. Both are scanned by start() and then watched.

@@ -10,9 +10,15 @@ import { relative, isAbsolute } from 'node:path';
 import { createExtension, extension } from './index.js';
 import type { Extension } from './extension.js';
 import type { Report } from './operator/report.js';
-import { renderReport, oneLine } from './operator/report-text.js';
+import type { ReportOptions } from './operator/report-filter.js';
+import { jsonReportText } from './operator/report-json.js';
+import { escapeControls, messageOf, oneLine, safeInspect } from './operator/safe-text.js';
+import { colorsFor } from './operator/terminal-text.js';
 import { startReplSession, SCOPE_CALLS } from './operator/repl.js';
 import { attach } from './operator/attach.js';
+import { reportOfSnapshot } from './operator/state-report.js';
+import { FileStore } from './state/file-store.js';
+import { checkFolders, type CheckResult } from './check.js';
 
 const EXIT_OK = 0;
 const EXIT_PROBLEMS = 1;
@@ -27,6 +33,7 @@ Commands:
   check DIR ...                         validate plugin files; exit status 1 on any problem
   repl [--plugins DIR ...]              a REPL with the extension and its calls in scope
   attach SOCKET                         a REPL inside a running host that called serveRepl(SOCKET)
+  state FILE [--json]                   print a state file (createExtension's stateFile) as a report
   help [COMMAND]                        this help, or a command's
 
 Options:
@@ -51,15 +58,21 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   report: {
-    usage: `Usage: extpoint report [--plugins DIR ...] [--json]
+    usage: `Usage: extpoint report [--plugins DIR ...] [--failing] [--point M/P] [--module M] [--all] [--json]
 
 Loads the plugin folders (without watching them) and prints the report: every point with the plugins
 that serve it, enabled or not, ok and exit counts, the last exit of each failing plugin, load errors
-with their paths, the start count and time.
+with their paths, the start count and time. A report longer than 40 lines is shown as a summary that
+fits one screen; the filters narrow it, --all prints every row.
 
 Options:
   -p, --plugins DIR   a plugin folder; repeat for more (earlier folders win duplicate module names)
-  --json              print the report as JSON instead of tables
+  --failing           only plugins that failed, the points they serve, and the load errors
+  --point M/P         only point P of module M and the plugins serving it
+  --module M          only what concerns module M: its points and their plugins, and its own plugins
+  --node N            only the rows of node N
+  --all               every row, even when they fill more than a screen
+  --json              print the report as JSON instead of tables (filters apply)
 ${PERMISSIONS_HELP}
   -h, --help          show this help
 
@@ -67,6 +80,11 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
 `,
     options: {
       plugins: { type: 'string', short: 'p', multiple: true },
+      failing: { type: 'boolean' },
+      point: { type: 'string' },
+      module: { type: 'string' },
+      node: { type: 'string' },
+      all: { type: 'boolean' },
       json: { type: 'boolean' },
       'check-permissions': { type: 'boolean', default: true },
     },
@@ -74,11 +92,13 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
       if (positionals.length > 0) {
         throw new UsageError(`unexpected argument "${positionals[0]}"; give folders with --plugins DIR`);
       }
+      const filters = reportOptions(values);
       const dirs = await folders((values.plugins as string[] | undefined) ?? [], '--plugins');
       const ext = await openExtension(dirs, values['check-permissions'] !== false);
       try {
-        const report = ext.report();
-        process.stdout.write(values.json === true ? reportJson(report) + '\n' : renderReport(report, { color: useColor(process.stdout) }) + '\n');
+        const report = ext.report(filters);
+        const text = values.json === true ? jsonReportText(report) : report.text({ color: colorsFor(process.stdout), hints: 'cli' });
+        process.stdout.write(text + '\n');
       } finally {
         await ext.stop('extpoint report done');
       }
@@ -89,9 +109,10 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
   check: {
     usage: `Usage: extpoint check DIR ...
 
-Loads every plugin file in the folders the way a host would (their top-level code runs) and prints one
-line per problem: the file, what is wrong and what to do. Checks names, load errors, refused files and
-plugin metadata. A plugin held by a dependency that is not in the folders is a warning only.
+Loads every plugin file in the folders the way a host would (their top-level code runs, in a child
+process) and prints one line per problem: the file, what is wrong and what to do. Checks names, load
+errors, refused files and plugin metadata; a file that ends the process as it loads (process.exit()) is
+a problem of its own. A plugin held by a dependency that is not in the folders is a warning only.
 Run it in a plugin's CI.
 
 Options:
@@ -104,12 +125,7 @@ Exit status: 0 no problem, 1 at least one problem, 2 usage error.
     async run(values, positionals) {
       if (positionals.length === 0) throw new UsageError('missing DIR: name at least one plugin folder to check');
       const dirs = await folders(positionals, 'DIR');
-      const ext = await openExtension(dirs, values['check-permissions'] !== false);
-      try {
-        return printProblems(ext.report(), dirs);
-      } finally {
-        await ext.stop('extpoint check done');
-      }
+      return printProblems(await checkFolders(dirs, values['check-permissions'] !== false), dirs);
     },
   },
 
@@ -118,8 +134,11 @@ Exit status: 0 no problem, 1 at least one problem, 2 usage error.
 
 Starts a REPL (top-level await works) on the process-wide \`extension\` of extpoint, which loads and
 watches the plugin folders; a host module you import in the session uses that same instance. In scope:
-${wrap(`extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}.`, 104)}
-Tab completes module and point names inside the quotes of those calls. .exit or Ctrl+D leaves.
+${wrap(`extension, ${SCOPE_CALLS.map((n) => `${n}()`).join(', ')}, and jsonReport(report) for the report as data.`, 104)}
+Commands: .report, .enable [PLUGIN] MODULE POINT, .disable [PLUGIN] MODULE POINT, .health [MODULE [POINT]]
+(.help lists them all). Tab completes module and point names inside the quotes of those calls and after
+the commands. A flag for a plugin or point not registered now is kept, and the session says it is pending.
+.exit or Ctrl+D leaves.
 
 Options:
   -p, --plugins DIR   a plugin folder to load and watch; repeat for more
@@ -149,8 +168,8 @@ Exit status: 0 when the session ends, 2 usage error.
         input: process.stdin,
         output: process.stdout,
         terminal,
-        color: terminal && useColor(process.stdout),
-        banner: `extpoint repl: ${loaded}${errors}. Try report(). .exit leaves.`,
+        color: terminal && colorsFor(process.stdout),
+        banner: escapeControls(`extpoint repl: ${loaded}${errors}. Try report(); .help lists the commands; .exit leaves.`),
       });
       await new Promise((done) => repl.once('exit', done));
       process.stdin.destroy(); // what follows .exit on piped input is not read, and does not hold the process
@@ -179,8 +198,43 @@ Exit status: 0 when the session ends, 1 when the socket cannot be reached, 2 usa
         stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,
-        color: useColor(process.stdout),
+        color: colorsFor(process.stdout),
       });
+    },
+  },
+
+  state: {
+    usage: `Usage: extpoint state FILE [--json]
+
+Reads a state file (the stateFile option of createExtension) and prints it as the report would: flags,
+counters, recent exits, load errors, the start count and the terminate history. The file is only read,
+so the state file of a running host can be printed.
+
+Options:
+  --json       print the file's document as it is (format version 1)
+  -h, --help   show this help
+
+Exit status: 0 printed, 1 the file is missing or cannot be used, 2 usage error.
+`,
+    options: { json: { type: 'boolean' } },
+    async run(values, positionals) {
+      if (positionals.length === 0) throw new UsageError('missing FILE: give the path of a state file');
+      if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"; state takes one FILE`);
+      const file = positionals[0]!;
+      let saved;
+      try {
+        saved = await new FileStore(file, { checkPermissions: false }).load();
+      } catch (err) {
+        process.stderr.write(`extpoint state: ${(err as Error).message}\n`);
+        return EXIT_PROBLEMS;
+      }
+      if (saved === null) {
+        process.stderr.write(`extpoint state: ${file}: no such file (a host writes it at start() when given stateFile)\n`);
+        return EXIT_PROBLEMS;
+      }
+      const report = reportOfSnapshot(saved);
+      process.stdout.write(values.json === true ? JSON.stringify(saved, null, 2) + '\n' : report.text({ color: colorsFor(process.stdout), hints: 'cli' }) + '\n');
+      return EXIT_OK;
     },
   },
 };
@@ -201,10 +255,27 @@ function wrap(text: string, width: number): string {
 /** A mistake in the command line: printed with the usage, exit status 2. */
 class UsageError extends Error {}
 
-/** Colour only on a terminal, and never when NO_COLOR is set to anything but the empty string. */
-function useColor(stream: NodeJS.WriteStream): boolean {
-  const noColor = process.env.NO_COLOR;
-  return stream.isTTY === true && (noColor === undefined || noColor === '');
+/** The report's filters from the command line; a point without its module is a usage error. */
+function reportOptions(values: Record<string, unknown>): ReportOptions {
+  const options: ReportOptions = {};
+  if (values.failing === true) options.failing = true;
+  if (values.all === true) options.all = true;
+  for (const key of ['module', 'node'] as const) {
+    const value = values[key];
+    if (typeof value === 'string') {
+      if (value === '') throw new UsageError(`--${key} is empty: give a ${key} name`);
+      options[key] = value;
+    }
+  }
+  if (typeof values.point === 'string') {
+    const point = values.point;
+    const parts = point.split('/');
+    if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+      throw new UsageError(`--point takes module/point, such as shop/checkout, not "${point}"`);
+    }
+    options.point = point;
+  }
+  return options;
 }
 
 /** `1 plugin`, `2 plugins`. */
@@ -242,48 +313,26 @@ function shown(path: string): string {
 }
 
 /** Prints one line per problem (stdout), then a summary; the exit status says whether there were any. */
-function printProblems(report: Report, dirs: string[]): number {
+function printProblems(report: CheckResult, dirs: string[]): number {
   const lines: string[] = [];
   for (const e of report.status.loadErrors) {
     const where = e.file !== undefined ? shown(e.file) : e.module !== undefined ? `module ${e.module}` : dirs.join(', ');
     const what = e.export !== undefined ? `export ${e.export}: ` : '';
-    lines.push(`${where}: ${what}${oneLine(e.message, 1000)}`);
+    lines.push(`${escapeControls(where)}: ${escapeControls(what)}${oneLine(e.message, 1000)}`);
   }
   // A plugin held by a dependency outside these folders may be fine in its host: a warning, not a problem.
   const warnings = report.plugins
     .filter((p) => p.heldBy !== null)
-    .map((p) => `warning: module ${p.module}: ${p.fn} is held until plugin module ${p.heldBy} is loaded and enabled (not in these folders)`);
+    .map((p) => escapeControls(`warning: module ${p.module}: ${p.fn} is held until plugin module ${p.heldBy} is loaded and enabled (not in these folders)`));
   if (warnings.length > 0) process.stdout.write(warnings.join('\n') + '\n');
   const modules = new Set(report.plugins.map((p) => p.module));
-  const summary = `${count(modules.size, 'plugin module')}, ${count(report.plugins.length, 'plugin')}, ${count(report.points.length, 'point')} in ${dirs.join(', ')}`;
+  const summary = escapeControls(`${count(modules.size, 'plugin module')}, ${count(report.plugins.length, 'plugin')}, ${count(report.points.length, 'point')} in ${dirs.join(', ')}`);
   if (lines.length === 0) {
     process.stdout.write(`ok: ${summary}\n`);
     return EXIT_OK;
   }
   process.stdout.write(lines.join('\n') + `\n${lines.length} problem${lines.length === 1 ? '' : 's'}: ${summary}\n`);
   return EXIT_PROBLEMS;
-}
-
-/** The report as JSON: dates as ISO strings, thrown errors as `{ name, message, code? }`. */
-function reportJson(report: Report): string {
-  const seen = new WeakSet<object>();
-  return JSON.stringify(
-    { status: report.status, plugins: report.plugins, points: report.points },
-    function (this: unknown, _key: string, value: unknown) {
-      if (typeof value === 'bigint') return value.toString();
-      if (typeof value === 'function' || typeof value === 'symbol') return oneLine(value);
-      if (value instanceof Error) {
-        const code = (value as { code?: unknown }).code;
-        return code === undefined ? { name: value.name, message: value.message } : { name: value.name, message: value.message, code };
-      }
-      if (value !== null && typeof value === 'object') {
-        if (seen.has(value)) return '[Circular]';
-        seen.add(value);
-      }
-      return value;
-    },
-    2,
-  );
 }
 
 function version(): string {
@@ -300,7 +349,7 @@ function parseProblem(err: NodeJS.ErrnoException): string {
 
 function usageError(command: string | null, message: string): number {
   const name = command === null ? 'extpoint' : `extpoint ${command}`;
-  process.stderr.write(`${name}: ${message}\n\n${command === null ? MAIN_USAGE : COMMANDS[command]!.usage}`);
+  process.stderr.write(`${name}: ${escapeControls(message)}\n\n${command === null ? MAIN_USAGE : COMMANDS[command]!.usage}`);
   return EXIT_USAGE;
 }
 
@@ -348,7 +397,7 @@ async function main(args: string[]): Promise<number> {
     return await command.run(parsed.values, parsed.positionals);
   } catch (err) {
     if (err instanceof UsageError) return usageError(first, err.message);
-    process.stderr.write(`extpoint ${first}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`extpoint ${first}: ${escapeControls(messageOf(err), true)}\n`);
     return EXIT_PROBLEMS;
   }
 }
@@ -358,7 +407,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (err: unknown) => {
-    process.stderr.write(`extpoint: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`extpoint: ${escapeControls(safeInspect(err), true)}\n`);
     process.exitCode = EXIT_PROBLEMS;
   },
 );

@@ -6,8 +6,11 @@ import type { ModuleHost } from './registry/module-host.js';
 import type { ModuleOrigin } from './registry/registry.js';
 import type { LoadError } from './core/history.js';
 import { describe } from './core/naming.js';
+import { checkOptions } from './core/options.js';
 import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
 import { PluginFolders } from './modules/folder.js';
+import { FileStore } from './state/file-store.js';
+import { LOAD_GUARD, type LoadGuard } from './modules/load-guard.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -31,10 +34,31 @@ export interface ExtensionOptions {
    * world-writable or owned by another user than the process's own or root. Default true.
    */
   checkPermissions?: boolean;
+  /**
+   * A JSON file that keeps operator state across restarts and crashes: flags (written through before a
+   * flag call returns), counters, recent exits, load errors and the start/terminate history (flushed every
+   * `stateFlushMs` and on `stop()`). Loaded by `start()` before any plugin runs. Default none.
+   */
+  stateFile?: string;
+  /** How often counters and history are flushed to `stateFile`, in milliseconds. Default 1,000. */
+  stateFlushMs?: number;
+  /**
+   * What a state file that cannot be used does: `'reject'` makes `start()` reject (`ESTATECORRUPT`),
+   * `'backup'` moves it aside as `<file>.corrupt-<time>`, records a load error, and starts fresh. Default `'reject'`.
+   */
+  onCorruptState?: 'reject' | 'backup';
 }
 
 /** What `start()` may be given: plugin folders, for an instance made without them (the default one). */
 export type StartOptions = Pick<ExtensionOptions, 'pluginDirs' | 'watch' | 'checkPermissions'>;
+
+const START_KEYS = ['pluginDirs', 'watch', 'checkPermissions'] as const;
+const EXTENSION_KEYS = ['node', 'scanLoaded', ...START_KEYS, 'stateFile', 'stateFlushMs', 'onCorruptState'] as const;
+
+/** Throws a TypeError for options of `createExtension` (or of `start`, with `start` true) that are not an object or have an unknown key. */
+export function checkExtensionOptions(options: unknown, start: boolean): void {
+  checkOptions(start ? 'start options' : 'createExtension options', options, start ? START_KEYS : EXTENSION_KEYS);
+}
 
 /** What `load`, `reload` and `unload` events carry. */
 export interface ModuleEvent {
@@ -83,5 +107,35 @@ export function folderOptions(
     }
   }
   if (pluginDirs === undefined || pluginDirs.length === 0) return null;
-  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true });
+  const guard = (options as { [LOAD_GUARD]?: LoadGuard })[LOAD_GUARD];
+  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard });
+}
+
+/** The state store an extension's options ask for, with its flush period, or null; throws a TypeError naming a bad option. */
+export function stateOptions(
+  options: ExtensionOptions,
+  movedAside: (message: string) => void,
+): { store: FileStore; flushMs: number } | null {
+  const { stateFile, stateFlushMs, onCorruptState } = options;
+  if (stateFile !== undefined && (typeof stateFile !== 'string' || stateFile.length === 0)) {
+    throw new TypeError(`extpoint: option stateFile must be a file path such as './extpoint-state.json', not ${describe(stateFile)}`);
+  }
+  if (stateFlushMs !== undefined && !(typeof stateFlushMs === 'number' && stateFlushMs >= 10 && stateFlushMs <= 2_147_483_647)) {
+    throw new TypeError(`extpoint: option stateFlushMs must be a number of milliseconds from 10 to 2147483647, not ${describe(stateFlushMs)}`);
+  }
+  if (onCorruptState !== undefined && onCorruptState !== 'reject' && onCorruptState !== 'backup') {
+    throw new TypeError(`extpoint: option onCorruptState must be 'reject' or 'backup', not ${describe(onCorruptState)}`);
+  }
+  if (stateFile === undefined) {
+    if (stateFlushMs !== undefined || onCorruptState !== undefined) {
+      throw new TypeError('extpoint: options stateFlushMs and onCorruptState need a stateFile; add stateFile, or remove them');
+    }
+    return null;
+  }
+  const store = new FileStore(stateFile, {
+    checkPermissions: options.checkPermissions ?? true,
+    onCorrupt: onCorruptState ?? 'reject',
+    movedAside,
+  });
+  return { store, flushMs: stateFlushMs ?? 1000 };
 }

@@ -9,13 +9,18 @@ import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type Terminate
 import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
 import { describe, isModuleName } from './core/naming.js';
 import { buildReport, type Report } from './operator/report.js';
+import type { ReportOptions } from './operator/report-filter.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
-import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
+import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
+import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
+import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import {
   folderOptions,
+  checkExtensionOptions,
+  stateOptions,
   type ExtensionEvents,
   type ExtensionOptions,
   type ModuleEvent,
@@ -40,15 +45,16 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
+  /** Durable operator state, when `stateFile` is given; `stateOpen` once loaded by `start()`. */
+  private readonly state: OperatorState | null;
+  private stateOpen = false;
 
   /** The registry operations that module loaders (the plugin folders) use. */
   private readonly host: ModuleHost;
 
   constructor(options: ExtensionOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`extpoint: createExtension options must be an object, not ${describe(options)}`);
-    }
+    checkExtensionOptions(options, false);
     const node = options.node ?? 'local';
     if (typeof node !== 'string' || node.length === 0) {
       throw new TypeError(`extpoint: option node must be a non-empty string, not ${describe(node)}`);
@@ -71,6 +77,18 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       loadError: (error) => this.recordLoadError(error),
       started: () => this.started,
     });
+    const state = stateOptions(options, (message) => this.recordLoadError({ file: state?.store.where, message }));
+    this.state =
+      state === null
+        ? null
+        : new OperatorState(state.store, this.registry, node, state.flushMs, () => ({
+            startCount: this.startCount,
+            startTime: this.startTime,
+            terminateCount: this.terminateCount,
+            terminateReasons: this.terminateReasons.toArray(),
+            loadErrors: this.loadErrors.toArray(),
+            nodeRestarts: {},
+          }));
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -85,9 +103,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    */
   async start(options?: StartOptions): Promise<void> {
     if (options !== undefined) {
-      if (options === null || typeof options !== 'object') {
-        throw new TypeError(`extpoint: start options must be an object such as { pluginDirs: ['./plugins'] }, not ${describe(options)}`);
-      }
+      checkExtensionOptions(options, true);
       if (this.folders !== null) {
         throw new TypeError(
           'extpoint: start(options) gives plugin folders, but this instance already has them; ' +
@@ -97,10 +113,20 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
     }
     if (this.started) return;
+    if (this.state !== null && !this.stateOpen) {
+      this.adoptStatus(await this.state.load());
+      this.stateOpen = true;
+    }
     this.started = true;
     this.countStart();
     if (this.scanLoaded) await this.loaded.scan();
+    // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
+    if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
     await this.folders?.start();
+    if (this.state !== null) {
+      this.state.flagsChanged();
+      this.state.startFlushing();
+    }
   }
 
   /**
@@ -135,6 +161,29 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     const services = [...this.replServices];
     this.replServices.clear();
     await Promise.all(services.map((service) => service.close()));
+    if (this.stateOpen) {
+      this.stateOpen = false;
+      this.state?.close();
+    }
+  }
+
+  /** Writes a flag change through to the state file, if there is one, before the flag call returns. */
+  private flagged(outcome: FlagOutcome): FlagOutcome {
+    this.state?.flagsChanged();
+    return outcome;
+  }
+
+  /** Takes over the history a state file kept; a previous process that never stopped cleanly is recorded. */
+  private adoptStatus(saved: RestoredStatus | null): void {
+    if (saved === null) return;
+    this.startCount = Math.max(this.startCount, saved.startCount);
+    this.startTime = saved.startTime;
+    this.terminateCount = Math.max(this.terminateCount, saved.terminateCount);
+    for (const t of saved.terminateReasons) this.terminateReasons.push(t);
+    for (const e of saved.loadErrors) this.loadErrors.push(e);
+    if (!saved.cleanStop) {
+      this.recordTerminate(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
+    }
   }
 
   private countStart(): void {
@@ -288,24 +337,34 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   // -------------------------------------------------------------------------------------------------
   // Flags, profile, health, report
 
-  /** Lets `pluginModule`'s plugin on `module`'s `point` run again. May be set before the plugin exists. */
-  enablePlugin(pluginModule: string, module: string, point: string): void {
-    this.registry.setPluginEnabled(pluginModule, module, point, true);
+  /**
+   * Lets `pluginModule`'s plugin on `module`'s `point` run again. Returns `'applied'`, or `'pending'` when no
+   * such plugin is registered now: the flag is kept and applies when it registers (`report()` lists it).
+   *
+   * @throws TypeError when a name breaks the naming rules; the message says which rule.
+   */
+  enablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, true));
   }
 
-  /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. */
-  disablePlugin(pluginModule: string, module: string, point: string): void {
-    this.registry.setPluginEnabled(pluginModule, module, point, false);
+  /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. Returns as `enablePlugin`. */
+  disablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
+    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, false));
   }
 
-  /** Lets a point run again; plugins disabled one by one stay disabled. */
-  enablePoint(module: string, point: string): void {
-    this.registry.setPointEnabled(module, point, true);
+  /**
+   * Lets a point run again; plugins disabled one by one stay disabled. Returns `'applied'`, or `'pending'`
+   * when no module declares the point and no plugin serves it now (the flag is kept for it).
+   *
+   * @throws TypeError when a name breaks the naming rules; the message says which rule.
+   */
+  enablePoint(module: string, point: string): FlagOutcome {
+    return this.flagged(this.registry.setPointEnabled(module, point, true));
   }
 
-  /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. */
-  disablePoint(module: string, point: string): void {
-    this.registry.setPointEnabled(module, point, false);
+  /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. Returns as `enablePoint`. */
+  disablePoint(module: string, point: string): FlagOutcome {
+    return this.flagged(this.registry.setPointEnabled(module, point, false));
   }
 
   /** Switches per-plugin timing of a point on or off; the report shows count, total, max and last. */
@@ -314,8 +373,11 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   }
 
   /**
-   * Runs the health probes of the plugin modules serving a point (or every point), concurrently and with
-   * a timeout. Health reports; it never stops calls.
+   * Runs the health probes of the plugin modules that run on a point (or every point), concurrently and
+   * with a timeout. Disabled and held plugins are listed apart and not counted. Health reports; it never
+   * stops calls.
+   *
+   * @throws Error (as a rejection, `code: 'EUNKNOWN'`) for a module or point extpoint does not know.
    */
   health(module?: string, point?: string, opts?: HealthOptions): Promise<HealthReport> {
     try {
@@ -348,13 +410,25 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     };
   }
 
-  /** The framework's status, plugins and points, as data that prints as tables in the REPL. */
-  report(): Report {
-    return buildReport(this.registry, {
-      startCount: this.startCount,
-      startTime: this.startTime,
-      terminateReasons: this.terminateReasons.toArray(),
-      loadErrors: this.loadErrors.toArray(),
-    });
+  /**
+   * The framework's status, plugins and points, as data that prints as tables in the REPL (a summary when
+   * longer than a screen) and as JSON-safe data through `JSON.stringify`. Filters narrow it:
+   * `report({ failing: true })`, `report({ point: 'billing/checkout' })`, `report({ module: 'billing' })`,
+   * `report({ node: 'local' })`; `report({ all: true })` prints every row.
+   *
+   * @throws TypeError for an unknown filter (naming the one meant) or a filter of the wrong shape.
+   */
+  report(options?: ReportOptions): Report {
+    return buildReport(
+      this.registry,
+      {
+        startCount: this.startCount,
+        startTime: this.startTime,
+        terminateReasons: this.terminateReasons.toArray(),
+        loadErrors: this.loadErrors.toArray(),
+        pendingFlags: this.registry.pendingFlags(),
+      },
+      options,
+    );
   }
 }

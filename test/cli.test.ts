@@ -203,7 +203,7 @@ describe('extpoint repl', () => {
       ].join('\n') + '\n',
     );
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^extpoint repl: 2 plugins on 1 point from .*good\. Try report\(\)\. \.exit leaves\.\n/);
+    expect(run.stdout).toMatch(/^extpoint repl: 2 plugins on 1 point from .*good\. Try report\(\); \.help lists the commands; \.exit leaves\.\n/);
     expect(run.stdout).toContain("'audit:EXIT shop:ok'");
     expect(run.stdout).toMatch(/extpoint> 1\n/);
     expect(run.stdout).toMatch(/shop_checkout_Plugin\s+audit\s+local\s+disable\s+0\s+1/);

@@ -238,7 +238,7 @@ describe('health', () => {
     const one = await ext.health('host', 'p');
     expect(one).toEqual({
       healthy: true,
-      points: [{ module: 'host', point: 'p', fn: 'host_p_Extension', healthy: true, plugins: ['good'] }],
+      points: [{ module: 'host', point: 'p', fn: 'host_p_Extension', healthy: true, plugins: ['good'], disabled: [], held: [] }],
       modules: [{ module: 'good', probe: true, status: 'ok' }],
     });
     // health reports; it never stops calls

@@ -7,6 +7,7 @@ import type { CallOptions, PipeOptions, PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
+import { unknownOption } from '../core/options.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
 
@@ -15,12 +16,33 @@ const noResultsAsync: AsyncCaller = (_args, opts) => {
   return Promise.resolve([]);
 };
 
-/** Rejects bad options with a TypeError that says what is wrong. */
-export function checkCallOptions(opts: CallOptions | PipeOptions): void {
-  if (opts === null || typeof opts !== 'object') {
-    throw new TypeError(`extpoint: call options must be an object, not ${opts === null ? 'null' : typeof opts}`);
+const CALL_KEYS = ['timeoutMs', 'parallel'] as const;
+const PIPE_KEYS = ['timeoutMs', 'private', 'returnInput'] as const;
+
+/**
+ * Rejects bad call options with a TypeError that says what is wrong: an unknown key is named with the
+ * nearest known one. Runs only when options are given; the key loop allocates nothing.
+ */
+export function checkCallOptions(opts: CallOptions): void {
+  if (opts === null || typeof opts !== 'object') throw notAnObject('call', opts);
+  for (const key in opts) if (key !== 'timeoutMs' && key !== 'parallel') throw unknownOption('call options', key, CALL_KEYS);
+  checkTimeout(opts.timeoutMs);
+}
+
+/** As `checkCallOptions`, for the options of `pipe`. */
+export function checkPipeOptions(opts: PipeOptions): void {
+  if (opts === null || typeof opts !== 'object') throw notAnObject('pipe', opts);
+  for (const key in opts) {
+    if (key !== 'timeoutMs' && key !== 'private' && key !== 'returnInput') throw unknownOption('pipe options', key, PIPE_KEYS);
   }
-  const t = opts.timeoutMs;
+  checkTimeout(opts.timeoutMs);
+}
+
+function notAnObject(kind: string, opts: unknown): TypeError {
+  return new TypeError(`extpoint: ${kind} options must be an object, not ${opts === null ? 'null' : typeof opts}`);
+}
+
+function checkTimeout(t: unknown): void {
   if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= 2_147_483_647)) {
     throw new TypeError(
       `extpoint: timeoutMs must be a number of milliseconds from 1 to 2147483647, not ${String(t)}`,

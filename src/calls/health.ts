@@ -1,15 +1,21 @@
 /**
  * Health probes: a plugin module may export `health()`, returning `'ok'` or `{ status, reason? }`, sync or
- * async. A check runs the probes of the plugin modules serving the chosen points concurrently, each with a
- * timeout, and reports per module and per point. It reports only; it never stops calls.
+ * async. A check runs the probes of the plugin modules that run on the chosen points concurrently, each with
+ * a timeout, and reports per module and per point. Disabled and held plugins are listed as such and left
+ * out of the verdict; a module or point the registry does not know is an error, never healthy. It reports
+ * only; it never stops calls.
  */
 import type { PointState } from './point.js';
 import { assertCallNames, describe } from '../core/naming.js';
 import { errorText } from '../core/declarations.js';
+import { checkOptions } from '../core/options.js';
 
 /** What a health check reads of the registry: its points and each module's probe. */
 export interface HealthSource {
-  peek(module: string, point: string): PointState | undefined;
+  /** A point that is declared, plugged into, flagged or called; undefined for any other. */
+  known(module: string, point: string): PointState | undefined;
+  /** True when the module is registered, or a point of it is declared, plugged into, flagged or called. */
+  knowsModule(module: string): boolean;
   allPoints(): Iterable<PointState>;
   readonly modules: ReadonlyMap<string, { readonly health: (() => unknown) | undefined }>;
 }
@@ -30,14 +36,18 @@ export interface ModuleHealth {
   probe: boolean;
 }
 
-/** One point's health: healthy when every plugin module serving it is ok. */
+/** One point's health: healthy when every plugin module that runs on it is ok. */
 export interface PointHealth {
   module: string;
   point: string;
   fn: string;
   healthy: boolean;
-  /** The plugin modules serving it, in call order. */
+  /** The plugin modules that run on it, in call order: these alone decide `healthy`. */
   plugins: string[];
+  /** Registered plugin modules switched off on this point: not probed for it, and not counted. */
+  disabled: string[];
+  /** Registered plugin modules held by a dependency (`heldBy`): not probed for it, and not counted. */
+  held: { module: string; heldBy: string }[];
 }
 
 export interface HealthReport {
@@ -49,14 +59,32 @@ export interface HealthReport {
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 1000;
 
+/** The error for a module or point the registry does not know: never reported healthy. */
+function unknown(what: string, why: string): Error {
+  return Object.assign(new Error(`extpoint: health(${what}): ${why}; check the name (health() with no arguments checks every point)`), {
+    code: 'EUNKNOWN',
+  });
+}
+
 function choosePoints(registry: HealthSource, module?: string, point?: string): PointState[] {
   if (module !== undefined && point !== undefined) {
     assertCallNames(module, point);
-    const p = registry.peek(module, point);
-    return p === undefined ? [] : [p];
+    const p = registry.known(module, point);
+    if (p === undefined) {
+      throw unknown(
+        `"${module}", "${point}"`,
+        `point "${point}" of module "${module}" is unknown: no module declares it, no plugin plugs into it, and it was never called`,
+      );
+    }
+    return [p];
   }
   if (point !== undefined) throw new TypeError('extpoint: health(module, point) needs the module when a point is given');
-  if (module !== undefined) assertCallNames(module, 'x');
+  if (module !== undefined) {
+    assertCallNames(module, 'x');
+    if (!registry.knowsModule(module)) {
+      throw unknown(`"${module}"`, `module "${module}" is unknown: it is not registered, and no point of it is declared, plugged into or called`);
+    }
+  }
   return [...registry.allPoints()].filter((p) => p.live.length > 0 && (module === undefined || p.module === module));
 }
 
@@ -98,13 +126,14 @@ export async function checkHealth(
   point?: string,
   opts: HealthOptions = {},
 ): Promise<HealthReport> {
+  checkOptions('health options', opts, ['timeoutMs']);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
   if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
     throw new TypeError(`extpoint: health timeoutMs must be a number of milliseconds from 1 to 2147483647, not ${String(timeoutMs)}`);
   }
   const points = choosePoints(registry, module, point);
   const serving = new Set<string>();
-  for (const p of points) for (const slot of p.live) serving.add(slot.info.module);
+  for (const p of points) for (const slot of p.live) if (slot.runnable) serving.add(slot.info.module);
 
   const modules = await Promise.all(
     [...serving].sort().map((name): ModuleHealth | Promise<ModuleHealth> => {
@@ -115,8 +144,15 @@ export async function checkHealth(
   const byName = new Map(modules.map((m) => [m.module, m]));
   const pointRows = points
     .map((p): PointHealth => {
-      const plugins = p.live.map((s) => s.info.module);
-      return { module: p.module, point: p.point, fn: p.fn, plugins, healthy: plugins.every((m) => byName.get(m)?.status === 'ok') };
+      const row: PointHealth = { module: p.module, point: p.point, fn: p.fn, healthy: true, plugins: [], disabled: [], held: [] };
+      for (const slot of p.live) {
+        const name = slot.info.module;
+        if (!slot.enabled) row.disabled.push(name);
+        else if (slot.heldBy !== null) row.held.push({ module: name, heldBy: slot.heldBy });
+        else row.plugins.push(name);
+      }
+      row.healthy = row.plugins.every((m) => byName.get(m)?.status === 'ok');
+      return row;
     })
     .sort((a, b) => (a.module !== b.module ? (a.module < b.module ? -1 : 1) : a.point < b.point ? -1 : a.point > b.point ? 1 : 0));
   return { healthy: pointRows.every((p) => p.healthy), points: pointRows, modules };

@@ -7,7 +7,7 @@ import { HALT } from '../core/halt.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
-import { awaitPlugin, checkCallOptions } from './async.js';
+import { awaitPlugin, checkPipeOptions } from './async.js';
 
 export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
 
@@ -30,7 +30,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
   const slots = runnable(p);
   if (slots.length === 0) {
     return (state, opts) => {
-      if (opts !== undefined) checkCallOptions(opts);
+      if (opts !== undefined) checkPipeOptions(opts);
       return Promise.resolve(state);
     };
   }
@@ -78,7 +78,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
   if (!profiling && n <= GENERATED_MAX && canGenerate()) return generatePipe(slots, fns, finish);
 
   return (input, opts) => {
-    const clocked = profiling || (opts !== undefined && (checkCallOptions(opts), opts.timeoutMs !== undefined));
+    const clocked = profiling || (opts !== undefined && (checkPipeOptions(opts), opts.timeoutMs !== undefined));
     let state = input;
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
@@ -136,7 +136,7 @@ function generatePipe(
     h: typeof HALT,
     fin: typeof finish,
     outcome: typeof pipeOutcome,
-    check: typeof checkCallOptions,
+    check: typeof checkPipeOptions,
   ) => PipeCaller;
-  return factory(fns, slots, HALT, finish, pipeOutcome, checkCallOptions);
+  return factory(fns, slots, HALT, finish, pipeOutcome, checkPipeOptions);
 }

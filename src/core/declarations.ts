@@ -3,8 +3,11 @@
  * offers. Only own enumerable properties are read (getters included, as TypeScript's CommonJS output
  * uses them), and only those whose names follow the convention; nothing else of the module is touched.
  */
-import { describe, parseExportName } from './naming.js';
+import { describe, parseExportName, shortName, type ParsedName } from './naming.js';
 import { readPluginMeta, type PluginMeta } from './metadata.js';
+import { errorText } from './thrown.js';
+
+export { errorText } from './thrown.js';
 
 /** A plugin a module offers: the export `fn` plugs into `module`'s `point`. */
 export interface PluginDeclaration {
@@ -50,11 +53,13 @@ export function isExportsLike(value: unknown): value is object {
 
 /**
  * Reads the convention-named exports of module `moduleName`. Bad exports become problems and are
- * skipped; the others are returned. Throws only when the exports object itself cannot be listed
- * (a hostile proxy, say), which the caller records as a load error of the whole module.
+ * skipped; the others are returned. A value that is not an object or function (`module.exports = null`,
+ * a number) declares nothing. Throws only when the exports object itself cannot be listed (a revoked or
+ * hostile Proxy), which the caller records as a load error of the whole module.
  */
-export function readExports(moduleName: string, exports: object): Declarations {
+export function readExports(moduleName: string, exports: unknown): Declarations {
   const result: Declarations = { plugins: [], points: [], problems: [] };
+  if (!isExportsLike(exports)) return result;
   for (const key of Object.keys(exports)) {
     if (key === HEALTH_EXPORT) {
       readHealth(exports, result);
@@ -62,46 +67,52 @@ export function readExports(moduleName: string, exports: object): Declarations {
     }
     const reading = parseExportName(key);
     if (reading === null) continue;
+    // An export name too long to keep is named by its beginning only.
+    const name = shortName(key);
     if (!reading.ok) {
-      result.problems.push({ export: key, message: reading.error });
+      result.problems.push({ export: name, message: reading.error });
       continue;
     }
-    let value: unknown;
-    try {
-      value = (exports as Record<string, unknown>)[key];
-    } catch (err) {
-      result.problems.push({ export: key, message: `reading export "${key}" threw: ${errorText(err)}` });
-      continue;
-    }
-    if (typeof value !== 'function') {
-      result.problems.push({
-        export: key,
-        message: `export "${key}" is ${describe(value)}, not a function: a convention-named export must be a function`,
-      });
-      continue;
-    }
-    const { kind, module, point } = reading.name;
-    if (kind === 'extension') {
-      if (module !== moduleName) {
-        result.problems.push({
-          export: key,
-          message:
-            `extension point "${key}" names module "${module}" but is exported by module "${moduleName}": ` +
-            `an _Extension export must live in the module it names (move it, or rename it ${moduleName}_${point}_Extension)`,
-        });
-        continue;
-      }
-      result.points.push({ fn: key, point });
-    } else {
-      const meta = readPluginMeta(value, key);
-      if (typeof meta === 'string') {
-        result.problems.push({ export: key, message: `${meta}; the plugin is refused` });
-        continue;
-      }
-      result.plugins.push({ fn: key, module, point, impl: value as PluginDeclaration['impl'], meta });
-    }
+    const problem = readExport(moduleName, exports, key, reading.name, result);
+    if (problem !== null) result.problems.push({ export: name, message: problem });
   }
   return result;
+}
+
+/**
+ * Reads one convention-named export into `into`; returns why it is refused, or null. Whatever the export's
+ * getter or its metadata getters throw refuses this export only.
+ */
+function readExport(moduleName: string, exports: object, key: string, parsed: ParsedName, into: Declarations): string | null {
+  let value: unknown;
+  try {
+    value = (exports as Record<string, unknown>)[key];
+  } catch (err) {
+    return `reading export "${key}" threw: ${errorText(err)}`;
+  }
+  if (typeof value !== 'function') {
+    return `export "${key}" is ${describe(value)}, not a function: a convention-named export must be a function`;
+  }
+  const { kind, module, point } = parsed;
+  if (kind === 'extension') {
+    if (module !== moduleName) {
+      return (
+        `extension point "${key}" names module "${module}" but is exported by module "${moduleName}": ` +
+        `an _Extension export must live in the module it names (move it, or rename it ${moduleName}_${point}_Extension)`
+      );
+    }
+    into.points.push({ fn: key, point });
+    return null;
+  }
+  let meta: PluginMeta | string;
+  try {
+    meta = readPluginMeta(value, key);
+  } catch (err) {
+    return `reading the priority or depends of plugin "${key}" threw: ${errorText(err)}; the plugin is refused`;
+  }
+  if (typeof meta === 'string') return `${meta}; the plugin is refused`;
+  into.plugins.push({ fn: key, module, point, impl: value as PluginDeclaration['impl'], meta });
+  return null;
 }
 
 function readHealth(exports: object, into: Declarations): void {
@@ -116,15 +127,5 @@ function readHealth(exports: object, into: Declarations): void {
     }
   } catch (err) {
     into.problems.push({ export: HEALTH_EXPORT, message: `reading export "health" threw: ${errorText(err)}` });
-  }
-}
-
-/** A thrown value as one line of text. */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  try {
-    return String(err);
-  } catch {
-    return Object.prototype.toString.call(err);
   }
 }

@@ -4,8 +4,11 @@
  * plugin modules it needs).
  */
 import { describe, isModuleName } from './naming.js';
+import { checkOptions } from './options.js';
 
 export const DEFAULT_PRIORITY = 100;
+/** The most modules one plugin may depend on. */
+export const MAX_DEPENDS = 1_000;
 
 /** A plugin's validated metadata. */
 export interface PluginMeta {
@@ -23,7 +26,11 @@ export interface PluginOptions {
 
 const DEFAULT_META: PluginMeta = Object.freeze({ priority: DEFAULT_PRIORITY, depends: Object.freeze([]) });
 
-/** Validates the metadata on `fn`; a string is the reason it is refused. */
+/**
+ * Validates the metadata on `fn`; a string is the reason it is refused. Each property is read once and
+ * `depends` is copied before it is checked, so a getter or a Proxy cannot show one value to the check and
+ * another to the registry. Throws only what a getter or trap of the plugin's own throws.
+ */
 export function readPluginMeta(fn: Function, exportName: string): PluginMeta | string {
   const carried = fn as { priority?: unknown; depends?: unknown };
   const priority = carried.priority;
@@ -32,11 +39,17 @@ export function readPluginMeta(fn: Function, exportName: string): PluginMeta | s
   if (priority !== undefined && !(Number.isInteger(priority) && (priority as number) >= 0 && (priority as number) <= 100)) {
     return `plugin "${exportName}" has priority ${describe(priority)}: a priority is an integer from 0 to 100 (lower runs first)`;
   }
+  let names: unknown[] = [];
   if (depends !== undefined) {
     if (!Array.isArray(depends)) {
       return `plugin "${exportName}" has depends ${describe(depends)}: depends is an array of plugin module names`;
     }
-    for (const dep of depends) {
+    const length: unknown = (depends as unknown[]).length;
+    if (typeof length !== 'number' || length > MAX_DEPENDS) {
+      return `plugin "${exportName}" depends on ${describe(length)} modules: a plugin may depend on at most ${MAX_DEPENDS}`;
+    }
+    for (let i = 0; i < length; i++) names.push((depends as unknown[])[i]);
+    for (const dep of names) {
       if (!isModuleName(dep)) {
         return `plugin "${exportName}" depends on ${describe(dep)}: each dependency is a module name (letters, digits, _ - . $)`;
       }
@@ -44,7 +57,7 @@ export function readPluginMeta(fn: Function, exportName: string): PluginMeta | s
   }
   return Object.freeze({
     priority: (priority as number | undefined) ?? DEFAULT_PRIORITY,
-    depends: Object.freeze([...new Set((depends as string[] | undefined) ?? [])]),
+    depends: Object.freeze([...new Set(names as string[])]),
   });
 }
 
@@ -57,6 +70,7 @@ export function readPluginMeta(fn: Function, exportName: string): PluginMeta | s
  */
 export function definePlugin<F extends (args: any) => unknown>(fn: F, options: PluginOptions = {}): F & PluginOptions {
   if (typeof fn !== 'function') throw new TypeError(`extpoint: definePlugin needs a function, not ${describe(fn)}`);
+  checkOptions('definePlugin options', options, ['priority', 'depends']);
   const target = Object.assign(fn, options);
   const checked = readPluginMeta(target, fn.name || 'plugin');
   if (typeof checked === 'string') throw new TypeError(`extpoint: ${checked}`);

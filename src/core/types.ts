@@ -29,3 +29,21 @@ export interface PipeOptions {
   /** As for `callPlugins`: a plugin that has not settled by then fails the chain. */
   timeoutMs?: number;
 }
+
+/**
+ * What a flag call did: `'applied'` to a plugin or point registered now, or `'pending'`: kept for a plugin
+ * or point that is not registered now, and applied when it registers (a typo in a name looks like this).
+ */
+export type FlagOutcome = 'applied' | 'pending';
+
+/** A flag kept for a plugin or point that is not registered now, as `report()` lists it. */
+export interface PendingFlag {
+  kind: 'plugin' | 'point';
+  /** The plugin's export name (`billing_checkout_Plugin`), or the point's (`billing_checkout_Extension`). */
+  fn: string;
+  /** The plugin's own module, or the module the point belongs to. */
+  module: string;
+  node: string;
+  /** What the flag says: enabled or disabled. */
+  enabled: boolean;
+}

@@ -1,10 +1,10 @@
 /**
- * Where plugin folders are and what in them is a plugin file: folders as real paths, the glob listing of
- * each, symbolic links (followed only to files inside their folder), and what the watcher may ignore.
+ * Where plugin folders are and what in them is a plugin file: folders as real paths, the listing of each
+ * (a walk that skips dot-names and `node_modules`, and reports a subfolder it cannot read), symbolic links
+ * (followed only to files inside their folder), and what the watcher may ignore.
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { extname, relative, resolve, sep } from 'node:path';
-import fg from 'fast-glob';
 import { errorText } from '../core/declarations.js';
 
 /** The file extensions a plugin folder's modules may have. */
@@ -47,24 +47,54 @@ export class FolderPaths {
   }
 
   /**
-   * The plugin files of folder `i` with their paths relative to it, in path order; symbolic links leading
-   * outside are reported, not followed.
+   * The plugin files of folder `i` (whose real path is `dir`), or of its subfolder `under`, with their paths
+   * relative to the folder, in path order. Symbolic links leading outside are reported, not followed; a
+   * subfolder that cannot be read is reported, and the rest of the folder is listed.
    */
-  async list(i: number, dir: string): Promise<[string, string][]> {
-    const entries = await fg.glob('**/*.{js,cjs,mjs}', {
-      cwd: dir,
-      dot: false,
-      onlyFiles: false,
-      followSymbolicLinks: false,
-      ignore: ['**/node_modules/**'],
-      objectMode: true,
-    });
+  list(i: number, dir: string, under: string = dir): [string, string][] {
     const out: [string, string][] = [];
-    for (const entry of entries) {
-      const file = sep === '/' ? `${dir}/${entry.path}` : dir + sep + entry.path.split('/').join(sep);
-      if (entry.dirent.isFile() || (entry.dirent.isSymbolicLink() && this.linkInside(i, file))) out.push([file, entry.path]);
+    const folders = [under];
+    for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(folder, { withFileTypes: true });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue; // gone, or no longer a folder: nothing to list
+        this.problem({
+          file: folder,
+          message:
+            `plugin ${folder === dir ? 'folder' : 'subfolder'} ${folder} cannot be read (${errorText(err)}): the plugin files in it ` +
+            `are not loaded; let the host's user read and enter it (chmod u+rx), or move it out of the plugin folder`,
+        });
+        continue;
+      }
+      for (const entry of entries) {
+        const name = entry.name;
+        if (name.startsWith('.')) continue;
+        const path = folder + sep + name;
+        const kind = kindOf(entry, path);
+        if (kind === 'folder') {
+          if (name !== 'node_modules') folders.push(path);
+        } else if (PLUGIN_EXTENSIONS.has(extname(name)) && (kind === 'file' || (kind === 'link' && this.linkInside(i, path)))) {
+          const rel = path.slice(dir.length + 1);
+          out.push([path, sep === '/' ? rel : rel.split(sep).join('/')]);
+        }
+      }
     }
     return out.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  }
+
+  /** The plugin files in `path` when it is a folder (itself, not a link) inside a plugin folder; else null. */
+  listFolder(path: string): string[] | null {
+    const i = this.dirs.findIndex((dir) => dir === path || within(dir, path));
+    if (i < 0 || this.ignored(path, false)) return null;
+    try {
+      if (!lstatSync(path).isDirectory()) return null;
+    } catch {
+      return null;
+    }
+    return this.list(i, this.dirs[i]!, path).map(([file]) => file);
   }
 
   /** True for a link to a file inside folder `i`; a link leading outside is a load error. */
@@ -134,6 +164,19 @@ export function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/** What a folder entry is; the rare file system that does not say is asked with lstat. */
+function kindOf(entry: Dirent, path: string): 'file' | 'folder' | 'link' | 'other' {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'folder';
+  if (entry.isSymbolicLink()) return 'link';
+  try {
+    const stats = lstatSync(path);
+    return stats.isFile() ? 'file' : stats.isDirectory() ? 'folder' : stats.isSymbolicLink() ? 'link' : 'other';
+  } catch {
+    return 'other';
   }
 }
 

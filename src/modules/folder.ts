@@ -1,5 +1,5 @@
 /**
- * Plugin folders: each folder is scanned with fast-glob for `.js`, `.cjs` and `.mjs` files (skipping
+ * Plugin folders: each folder is walked for `.js`, `.cjs` and `.mjs` files (skipping
  * `node_modules` and dot-folders), and watched with chokidar while the extension runs. Every such file is
  * loaded; one whose exports follow the naming convention is a module, named after its file, and the others
  * are helpers. This file decides what is registered: which file serves a module name when two claim it
@@ -9,10 +9,12 @@
 import { basename, dirname, sep } from 'node:path';
 import { FolderPaths, isDirectory, type Placement } from './folder-paths.js';
 import { Loader } from './loader.js';
+import { guardedLoad, type LoadGuard } from './load-guard.js';
 import { PermissionCheck } from './permissions.js';
 import { FolderWatch, currentStamp } from './watcher.js';
 import { declaresAnything, errorText, type Declarations } from '../core/declarations.js';
 import { moduleNameOf } from './scanner.js';
+import { RefusedNames } from './refused-names.js';
 import type { ModuleOrigin } from '../registry/registry.js';
 import type { ModuleHost } from '../registry/module-host.js';
 
@@ -25,6 +27,7 @@ export interface FolderOptions {
   dirs: readonly string[];
   watch: boolean;
   checkPermissions: boolean;
+  guard?: LoadGuard;
 }
 
 /** The registry operations the folders use, plus the origin of a registered module name. */
@@ -58,6 +61,7 @@ export class PluginFolders {
   private readonly watcher: FolderWatch;
   private readonly watching = new Set<number>();
   private readonly pendingErrors = new Map<string, NodeJS.Timeout>();
+  private readonly refusedNames = new RefusedNames();
   private readonly verifyTimers = new Set<NodeJS.Timeout>();
   /** Problems of folders and links the last scan found, so that the next one does not repeat them. */
   private lastProblems = new Set<string>();
@@ -139,7 +143,7 @@ export class PluginFolders {
       for (let i = 0; i < this.paths.given.length; i++) {
         const dir = this.paths.realDir(i);
         if (dir === null) continue;
-        for (const [file, rel] of await this.paths.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
+        for (const [file, rel] of this.paths.list(i, dir)) if (!found.has(file)) found.set(file, { dir: i, rel });
       }
     } finally {
       this.scanProblems = null;
@@ -196,7 +200,7 @@ export class PluginFolders {
     const reached = new Set<string>();
     for (const f of this.files.values()) for (const t of f.touched) reached.add(t);
     const changed = new Set<string>();
-    for (const path of paths) {
+    for (const path of found === undefined ? this.expand(paths) : paths) {
       const known = this.files.has(path);
       if (known || reached.has(path) || placement(path) !== null) {
         if (!this.loader.unchanged(path) || known !== isPluginFile(path)) changed.add(path);
@@ -225,6 +229,21 @@ export class PluginFolders {
     if (watched) this.verify(changed);
   }
 
+  /**
+   * `paths`, plus, for each that is now a folder (new, or put in place of another folder or of a file), the
+   * plugin files in it and the known files below it: the watcher may report a folder and nothing inside.
+   */
+  private expand(paths: string[]): Iterable<string> {
+    const out = new Set(paths);
+    for (const path of paths) {
+      const inside = this.paths.listFolder(path);
+      if (inside === null) continue;
+      for (const file of inside) out.add(file);
+      for (const file of this.files.keys()) if (file.startsWith(path + sep)) out.add(file);
+    }
+    return out;
+  }
+
   private adoptNew(file: string, at: { dir: number; rel: string }): void {
     const f: PluginFile = { file, dir: at.dir, rel: at.rel, name: moduleNameOf(file), module: false, touched: new Set() };
     this.files.set(file, f);
@@ -240,13 +259,15 @@ export class PluginFolders {
     named.delete(f);
     if (named.size === 0) this.byName.delete(f.name);
     this.cancelError(file);
+    this.refusedNames.forget(file);
     names.add(f.name);
   }
 
   /** Loads one plugin file anew and notes what it now is. */
   private reload(f: PluginFile, watched: boolean, names: Set<string>, fresh: Map<string, Declarations>): void {
     this.cancelError(f.file);
-    const result = this.loader.load(f.file);
+    if (this.refusedNames.refuses(f.file, f.name, (message) => this.report({ file: f.file, message }))) return;
+    const result = guardedLoad(this.loader, this.options.guard, f.file);
     f.touched = result.touched;
     if (!result.ok) {
       this.fail(f, result.message, result.file, watched);
@@ -302,7 +323,7 @@ export class PluginFolders {
 
   /** The declarations of a file that takes a module name over (the previous holder went away). */
   private takeOver(f: PluginFile, watched: boolean): Declarations | undefined {
-    const result = this.loader.load(f.file);
+    const result = guardedLoad(this.loader, this.options.guard, f.file);
     f.touched = result.touched;
     if (!result.ok) {
       this.fail(f, result.message, result.file, watched);

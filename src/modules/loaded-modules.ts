@@ -5,7 +5,7 @@
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { declaresAnything, errorText, isExportsLike, readExports } from '../core/declarations.js';
-import { isModuleName } from '../core/naming.js';
+import { isModuleName, moduleNameProblem, quoteName } from '../core/naming.js';
 import type { LoadError } from '../core/history.js';
 import type { ModuleOrigin } from '../registry/registry.js';
 import { loadedCommonJs, moduleNameOf, isForeign } from './scanner.js';
@@ -35,7 +35,14 @@ export class LoadedModules {
     const host = this.host;
     const seen = new Set<string>();
     const take = (name: string, file: string, exports: unknown) => {
-      if (!isModuleName(name) || !isExportsLike(exports)) return;
+      if (!isExportsLike(exports)) return;
+      if (!isModuleName(name)) {
+        // Node loaded it, so it ran already; only a file that declares something is worth a word.
+        if (declaresSomething(name, exports)) {
+          host.loadError({ file, message: `loaded module ${quoteName(file, 4096)} is not registered: its name ${moduleNameProblem(name)}; rename the file` });
+        }
+        return;
+      }
       const owner = host.record(name);
       if (owner?.origin === 'registered') return;
       if (owner !== undefined && owner.file !== file) {
@@ -52,9 +59,20 @@ export class LoadedModules {
     };
 
     const commonJs = loadedCommonJs();
+    // A cache record is plugin data too: whatever reading it throws makes a load error of that file only.
+    const guarded = (name: string, file: string, read: () => unknown) => {
+      try {
+        take(name, file, read());
+      } catch (err) {
+        host.loadError({ file, message: `loaded module ${quoteName(file, 4096)} cannot be read: ${errorText(err)}` });
+      }
+    };
     for (const { name, file, module } of commonJs) {
-      if (module.loaded) take(name, file, module.exports);
-      else setImmediate(() => module.loaded && host.started() && take(name, file, module.exports));
+      guarded(name, file, () => {
+        if (module.loaded) return module.exports;
+        setImmediate(() => guarded(name, file, () => (module.loaded && host.started() ? module.exports : undefined)));
+        return undefined;
+      });
     }
 
     const recorder = esmRecorder();
@@ -65,7 +83,7 @@ export class LoadedModules {
         if (isForeign(file)) return Promise.resolve();
         const name = moduleNameOf(file);
         return import(url).then(
-          (ns: object) => take(name, file, ns),
+          (ns: object) => guarded(name, file, () => ns),
           (err: unknown) => host.loadError({ module: name, file, message: `module failed to load: ${errorText(err)}` }),
         );
       };

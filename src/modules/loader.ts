@@ -18,7 +18,8 @@ import { openSync, fstatSync, readFileSync, readSync, closeSync, type Stats } fr
 import { hash as digest } from 'node:crypto';
 import { dirname, isAbsolute } from 'node:path';
 import { FormatOracle, isModuleSyntaxError } from './module-format.js';
-import { FileFailure, compileCommonJs, compileModule, importMeta, syntaxMessage, where } from './compile.js';
+import { FileFailure, isFileFailure, compileCommonJs, compileModule, importMeta, syntaxMessage, where } from './compile.js';
+import { dropSourceMap } from './esm-stacks.js';
 import type { PermissionCheck } from './permissions.js';
 import { errorText } from '../core/declarations.js';
 
@@ -95,7 +96,7 @@ export class Loader {
     try {
       return { ok: true, exports: this.require(file), touched };
     } catch (err) {
-      if (err instanceof FileFailure) return { ok: false, message: err.message, file: err.file, touched };
+      if (isFileFailure(err)) return { ok: false, message: err.message, file: err.file, touched };
       return { ok: false, message: errorText(err), file, touched };
     } finally {
       this.touched = null;
@@ -161,6 +162,7 @@ export class Loader {
       if (!keep.has(file)) {
         this.hashes.delete(file);
         this.stamps.delete(file);
+        dropSourceMap(file);
       }
     }
   }
@@ -208,7 +210,7 @@ export class Loader {
       run!.apply(module.exports, args);
     } catch (err) {
       this.entries.delete(file);
-      if (err instanceof FileFailure) {
+      if (isFileFailure(err)) {
         throw new FileFailure(err.file, err.file === file ? err.message : `${err.message} (required by ${file})`);
       }
       throw new FileFailure(file, `${file} threw while loading${where(file, err)}: ${errorText(err)}`);
@@ -234,7 +236,7 @@ export class Loader {
       if (problem !== null) throw new FileFailure(file, problem);
       bytes = readAll(fd, stats.size);
     } catch (err) {
-      if (err instanceof FileFailure) throw err;
+      if (isFileFailure(err)) throw err;
       throw new FileFailure(file, `cannot read ${file}: ${errorText(err)}`);
     } finally {
       closeSync(fd);

@@ -2,9 +2,10 @@
  * The sshd-style safety check of plugin code: a file is refused when it, or a folder between the plugin
  * folder and it (the plugin folder included, its parents not), is world-writable or owned by a user other
  * than the process's own user or root. Anyone who can change such a file or folder could make the host run
- * their code. On Windows, where POSIX modes and owners mean nothing, every file passes.
+ * their code. The folders checked are those of the file's real path: a symbolic link is judged by where the
+ * code it leads to lives. On Windows, where POSIX modes and owners mean nothing, every file passes.
  */
-import { statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, relative, isAbsolute, sep } from 'node:path';
 
 /** What the check needs of a file's or folder's status. */
@@ -30,14 +31,30 @@ export class PermissionCheck {
     if (this.uid === undefined) return null;
     const own = this.looseness('plugin file', file, stats);
     if (own !== null) return own;
-    const rel = relative(root, dirname(file));
-    if (rel.startsWith('..') || isAbsolute(rel)) return null;
-    let dir = root;
-    let problem = this.folder(dir);
+    // The folders that matter are those that hold the code: a symbolic link is followed to its target.
+    let real = file;
+    try {
+      real = realpathSync.native(file);
+    } catch {
+      // Gone since it was opened: its folders by name are all there is to check.
+    }
+    const problem = this.folders(root, dirname(real));
+    return problem === null || real === file ? problem : `${problem} (${file} is a symbolic link to ${real})`;
+  }
+
+  /**
+   * The first fault of the folders from `root` down to `dir`; for a `dir` outside `root` (where a link may
+   * lead), of `dir` itself.
+   */
+  private folders(root: string, dir: string): string | null {
+    const rel = relative(root, dir);
+    if (rel.startsWith('..') || isAbsolute(rel)) return this.folder(dir);
+    let at = root;
+    let problem = this.folder(at);
     for (const part of rel === '' ? [] : rel.split(sep)) {
       if (problem !== null) break;
-      dir = dir + sep + part;
-      problem = this.folder(dir);
+      at = at + sep + part;
+      problem = this.folder(at);
     }
     return problem;
   }
@@ -59,8 +76,9 @@ export class PermissionCheck {
     return problem;
   }
 
-  /** The fault of one file or folder: world-writable, or owned by someone else. */
-  private looseness(what: string, path: string, stats: Ownership): string | null {
+  /** The fault of one file or folder (`what` names it in the message): world-writable, or owned by someone else. */
+  looseness(what: string, path: string, stats: Ownership): string | null {
+    if (this.uid === undefined) return null;
     if ((stats.mode & 0o002) !== 0) {
       const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
       return (

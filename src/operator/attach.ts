@@ -5,13 +5,15 @@
  */
 import { createConnection } from 'node:net';
 import type { AttachHello } from './repl-server.js';
+import { escapeControls } from './safe-text.js';
+import { lengthProblem, trustProblem } from './socket-path.js';
 
 /** The streams of the attaching side. */
 export interface AttachStreams {
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
-  /** ANSI colour in results (the caller applies NO_COLOR). */
+  /** ANSI colour in results: the caller decides (the CLI with colorsFor: FORCE_COLOR, NO_COLOR, TERM). */
   color: boolean;
 }
 
@@ -32,8 +34,22 @@ function explain(path: string, err: NodeJS.ErrnoException): string {
   }
 }
 
-/** Attaches to the REPL socket at `path`; resolves to the exit status (0 when the session ended normally). */
-export function attach(path: string, io: AttachStreams): Promise<number> {
+/**
+ * Attaches to the REPL socket at `path`; resolves to the exit status (0 when the session ended normally).
+ * A socket it has no reason to trust (see `trustProblem`), or a path the platform would cut short, is refused
+ * before connecting: status 1.
+ */
+export async function attach(path: string, io: AttachStreams): Promise<number> {
+  const refused = lengthProblem(path) ?? (await trustProblem(path));
+  if (refused !== null) {
+    io.stderr.write(`extpoint attach: ${escapeControls(refused)}\n`);
+    io.stdin.destroy();
+    return 1;
+  }
+  return connect(path, io);
+}
+
+function connect(path: string, io: AttachStreams): Promise<number> {
   return new Promise((done) => {
     const socket = createConnection({ path, allowHalfOpen: true });
     const terminal = io.stdin.isTTY === true && io.stdout.isTTY === true;
@@ -50,10 +66,10 @@ export function attach(path: string, io: AttachStreams): Promise<number> {
 
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {
-        io.stderr.write(`extpoint attach: ${explain(path, err)}\n`);
+        io.stderr.write(`extpoint attach: ${escapeControls(explain(path, err))}\n`);
         finish(1);
       } else {
-        io.stderr.write(`\nextpoint attach: connection lost: ${err.message}\n`);
+        io.stderr.write(`\nextpoint attach: connection lost: ${escapeControls(err.message)}\n`);
         finish(1);
       }
     });

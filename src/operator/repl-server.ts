@@ -11,6 +11,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { lstat, unlink } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { startReplSession, type ReplTarget } from './repl.js';
+import { folderProblem, lengthProblem } from './socket-path.js';
 
 /** A running attach socket. */
 export interface ReplService {
@@ -141,7 +142,7 @@ function serveSession(extension: ReplTarget, socket: Socket, sessions: Set<Socke
         output: socket,
         terminal: hello.terminal === true,
         color: hello.color === true,
-        banner: `extpoint: attached to process ${process.pid} (node ${extension.node}). In scope: extension, report(), callPlugins(), enablePlugin(), disablePlugin(), ...; .exit leaves (the host keeps running).`,
+        banner: `extpoint: attached to process ${process.pid} (node ${extension.node}). In scope: extension, report(), callPlugins(), enablePlugin(), disablePlugin(), ...; .help lists the commands; .exit leaves (the host keeps running).`,
       });
       repl.once('exit', () => socket.end());
       socket.once('close', () => repl.close());
@@ -155,7 +156,8 @@ function serveSession(extension: ReplTarget, socket: Socket, sessions: Set<Socke
 /**
  * Serves REPL sessions on `extension` at the Unix domain socket `socketPath`.
  *
- * @throws Error (rejects) when the path exists and is not a stale socket of this user, or cannot be bound.
+ * @throws Error (rejects) when the path is over the platform's socket path limit, its folder does not exist,
+ * the path exists and is not a stale socket of this user, or it cannot be bound.
  */
 export async function serveRepl(extension: ReplTarget, socketPath: string): Promise<ReplService> {
   if (typeof socketPath !== 'string' || socketPath.length === 0) {
@@ -165,6 +167,9 @@ export async function serveRepl(extension: ReplTarget, socketPath: string): Prom
     throw new Error('extpoint: serveRepl uses a Unix domain socket, which this platform does not offer');
   }
   const path = isAbsolute(socketPath) ? socketPath : resolve(socketPath);
+  // Before anything listens: Node would cut a long path short, and call a missing folder "permission denied".
+  const unusable = lengthProblem(path) ?? (await folderProblem(path));
+  if (unusable !== null) throw refuse(path, unusable);
   await claim(path);
   const sessions = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true }, (socket) => serveSession(extension, socket, sessions));

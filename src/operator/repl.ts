@@ -9,6 +9,9 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { REPLServer, ReplOptions } from 'node:repl';
 import type { Report } from './report.js';
 import { parseExportName } from '../core/naming.js';
+import { completeCommand, defineCommands, flagSentence, type CommandTarget, type KnownNames } from './repl-commands.js';
+import { guardErrorPrinting, isThenable, printableThrow, replWriter } from './repl-printing.js';
+import { jsonReport } from './report-json.js';
 
 /** What a REPL session needs. */
 export interface ReplSessionOptions {
@@ -16,7 +19,7 @@ export interface ReplSessionOptions {
   output: Writable;
   /** Whether the other side is a terminal (line editing, tab completion, raw keys). */
   terminal: boolean;
-  /** ANSI colours in results: only for a terminal and without NO_COLOR. */
+  /** ANSI colours in results: only for a terminal that has them (see colorsFor in terminal-text). */
   color: boolean;
   /** The prompt; default `'extpoint> '`. */
   prompt?: string;
@@ -46,7 +49,7 @@ export const SCOPE_CALLS = [
  */
 export type ReplTarget = { readonly node: string; report(): Report } & {
   [K in (typeof SCOPE_CALLS)[number]]: (...args: never[]) => unknown;
-};
+} & CommandTarget;
 
 /** Which argument of which call is what, for completion. */
 const ARGUMENT_ROLES: Record<string, readonly Role[]> = {
@@ -71,14 +74,6 @@ type Role = 'plugin' | 'module' | 'point';
  */
 const OPEN_CALL = /\b([A-Za-z]+)\(\s*((?:(['"`])[^'"`]*\3\s*,\s*)*)['"`]([^'"`]*)$/;
 const FINISHED_ARG = /(['"`])([^'"`]*)\1/g;
-
-/** The module, point and plugin-module names the extension knows, with who serves what. */
-interface KnownNames {
-  /** `module` -> its points. */
-  points: Map<string, Set<string>>;
-  /** plugin module -> `module` -> points it serves there. */
-  plugins: Map<string, Map<string, Set<string>>>;
-}
 
 function knownNames(extension: ReplTarget): KnownNames {
   const { points: pointRows, plugins: pluginRows } = extension.report();
@@ -154,23 +149,40 @@ function guardResults(repl: REPLServer): void {
   const evaluate = repl.eval;
   (repl as { eval: typeof repl.eval }).eval = function (this: REPLServer, code, context, file, finish: Finish) {
     evaluate.call(this, code, context, file, (err: Error | null, result?: unknown) => {
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        Promise.resolve(result).catch(() => {});
-      }
-      finish(err, result);
+      if (isThenable(result)) Promise.resolve(result).catch(() => {});
+      finish(printableThrow(err) as Error | null, result);
     });
   };
 }
 
-/** The session's scope: the extension and its calls, bound to it. */
-function scopeOf(extension: ReplTarget): Record<string, unknown> {
-  const scope: Record<string, unknown> = { extension };
+/** The session's scope: the extension and its calls, bound to it, and `jsonReport` for the report as data; a flag call that is pending says so on `say`. */
+function scopeOf(extension: ReplTarget, say: (line: string) => void): Record<string, unknown> {
+  const scope: Record<string, unknown> = { extension, jsonReport };
   for (const name of SCOPE_CALLS) {
     const method = extension[name] as (...args: unknown[]) => unknown;
     scope[name] = method.bind(extension);
   }
+  for (const [name, enabled, plugin] of FLAG_CALLS) {
+    const method = extension[name] as (...args: string[]) => ReturnType<CommandTarget[typeof name]>;
+    scope[name] = (...args: string[]) => {
+      const outcome = method.apply(extension, args);
+      if (outcome === 'pending') {
+        const [a, b, c] = args as [string, string, string];
+        say(plugin ? flagSentence(outcome, enabled, a, b, c) : flagSentence(outcome, enabled, null, a, b));
+      }
+      return outcome;
+    };
+  }
   return scope;
 }
+
+/** The flag calls in scope: whether each enables, and whether it names a plugin. */
+const FLAG_CALLS = [
+  ['enablePlugin', true, true],
+  ['disablePlugin', false, true],
+  ['enablePoint', true, false],
+  ['disablePoint', false, false],
+] as const;
 
 /**
  * Feeds piped (non-terminal) input to the REPL one line at a time, each after the previous line has
@@ -233,8 +245,10 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
   const piped = !options.terminal;
   const input = piped ? new PassThrough() : options.input;
   if (options.banner !== undefined) options.output.write(options.banner.endsWith('\n') ? options.banner : options.banner + '\n');
+  const errors = new SessionErrors();
   const replOptions: ReplOptions & { domain: SessionErrors } = {
-    domain: new SessionErrors(),
+    domain: errors,
+    writer: replWriter(options.color),
     input,
     output: options.output,
     terminal: options.terminal,
@@ -244,9 +258,12 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
     preview: false,
   };
   const repl = start(replOptions);
-  Object.assign(repl.context, scopeOf(extension));
-  repl.on('reset', (context: object) => Object.assign(context, scopeOf(extension))); // after .clear
+  const say = (line: string) => options.output.write(line + '\n');
+  Object.assign(repl.context, scopeOf(extension, say));
+  repl.on('reset', (context: object) => Object.assign(context, scopeOf(extension, say))); // after .clear
+  defineCommands(repl, extension, options.color);
   guardResults(repl);
+  guardErrorPrinting(repl, errors);
   // readline forwards its input's errors (a vanished operator's socket) to the REPL: end only this session.
   repl.on('error', () => repl.close());
 
@@ -256,7 +273,7 @@ export async function startReplSession(extension: ReplTarget, options: ReplSessi
   completable.completer = (line: string, callback: Callback) => {
     let ours: [string[], string] | null = null;
     try {
-      ours = completeNames(extension, line);
+      ours = completeCommand(knownNames(extension), line) ?? completeNames(extension, line);
     } catch {
       ours = null;
     }

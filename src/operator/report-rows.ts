@@ -4,6 +4,7 @@
  */
 import type { LoadError, TerminateReason } from '../core/history.js';
 import type { PluginProfile } from '../calls/slot.js';
+import type { PendingFlag } from '../core/types.js';
 
 /** One plugin key: `fn` its export name, `module` its own module. */
 export interface PluginRow extends PointRow {
@@ -39,6 +40,8 @@ export interface ReportStatus {
   exitReasons: ExitReasonRow[];
   terminateReasons: TerminateReason[];
   loadErrors: LoadError[];
+  /** Flags kept for plugins and points that are not registered now (a typo in a flag call shows here). */
+  pendingFlags: PendingFlag[];
 }
 
 /** The three tables of a report. */

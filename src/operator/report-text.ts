@@ -1,42 +1,27 @@
 /**
  * The report as text for people, answering at a glance: which points exist and which plugins serve each,
  * enabled or not, ok and exit counts, each failing plugin's last exit reason on one line with its time,
- * load errors with their paths, and the start count and time.
+ * load errors with their paths, and the start count and time. A report too long for one screen is shown
+ * as a summary (see report-summary.ts) unless it was filtered or every row was asked for. Every name and
+ * message comes out with its control characters escaped.
  */
-import { inspect } from 'node:util';
-import type { ReportData, PluginRow, PointRow } from './report-rows.js';
+import type { PluginRow, PointRow } from './report-rows.js';
+import { describeFilter, type FilteredReportData } from './report-filter.js';
 import { parseExportName, extensionName } from '../core/naming.js';
+import { escapeControls as esc, oneLine } from './safe-text.js';
+import { painter, plural, table } from './terminal-text.js';
+import { renderSummary, SCREEN_LINES } from './report-summary.js';
 
+/** How to render a report as text. */
 export interface RenderOptions {
-  /** ANSI colour: the caller decides (a TTY without NO_COLOR). */
+  /** ANSI colour: the caller decides (see `colorsFor`). */
   color: boolean;
-}
-
-const paint = (on: boolean, code: number) => (text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
-
-/** One line, at most `max` characters, for any thrown value. */
-export function oneLine(value: unknown, max = 160): string {
-  let text: string;
-  if (value instanceof Error) {
-    const code = (value as { code?: unknown }).code;
-    text = `${value.name}${code !== undefined ? ` [${String(code)}]` : ''}: ${value.message}`;
-  } else if (typeof value === 'string') {
-    text = value;
-  } else {
-    text = inspect(value, { depth: 2, breakLength: Infinity });
-  }
-  text = text.replace(/\s+/g, ' ').trim();
-  return text.length > max ? text.slice(0, max - 1) + '…' : text;
-}
-
-function table(header: string[], rows: string[][], rightAligned: Set<number>): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
+  /** Every row, even when they fill more than a screen; otherwise a long report is summarised. */
+  all?: boolean;
+  /** How hints name the filters: as `report()` calls (the default) or as the command line's options. */
+  hints?: 'api' | 'cli';
+  /** How many plugins and points the report had before it was filtered. */
+  totals?: { plugins: number; points: number };
 }
 
 /** The point a plugin row serves, as its `_Extension` name; null when the name does not parse. */
@@ -51,35 +36,42 @@ function profileText(p: PluginRow): string {
   return `${p.profile.count} calls, avg ${avg.toFixed(3)} ms, max ${p.profile.maxMs.toFixed(3)} ms`;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-/**
- * Renders the report: a summary line, then one table of points, each followed by the plugins that serve
- * it (indented), then the last exit of each failing plugin, the load errors and the last terminate.
- */
-export function renderReport(report: ReportData, { color }: RenderOptions): string {
-  const bold = paint(color, 1);
-  const red = paint(color, 31);
-  const green = paint(color, 32);
-  const yellow = paint(color, 33);
-  const dim = paint(color, 2);
+/** The first lines of every rendering: title with start count and time, then what needs attention. */
+export function headLines(report: FilteredReportData, color: boolean, totals?: { plugins: number; points: number }): string[] {
+  const bold = painter(color, 'bold');
+  const red = painter(color, 'red');
+  const yellow = painter(color, 'yellow');
   const { status, plugins, points } = report;
-  const out: string[] = [];
   const started = status.startTime === null ? 'not started' : `last start ${status.startTime.toISOString()}`;
-  out.push(`${bold('extpoint report')}  start count ${status.startCount}, ${started}`);
-
+  const lines = [`${bold('extpoint report')}  start count ${status.startCount}, ${started}`];
   const failing = plugins.filter((p) => p.exit > 0).length;
   const off = plugins.filter((p) => !p.enabled || p.heldBy !== null).length + points.filter((p) => !p.enabled).length;
-  const summary = [
-    plural(points.length, 'point'),
-    plural(plugins.length, 'plugin'),
-    failing > 0 ? red(`${failing} failing`) : `${failing} failing`,
-    off > 0 ? yellow(`${off} disabled or held`) : `${off} disabled or held`,
-    status.loadErrors.length > 0 ? red(plural(status.loadErrors.length, 'load error')) : '0 load errors',
-  ];
-  out.push(summary.join(', '));
+  lines.push(
+    [
+      plural(points.length, 'point'),
+      plural(plugins.length, 'plugin'),
+      failing > 0 ? red(`${failing} failing`) : `${failing} failing`,
+      off > 0 ? yellow(`${off} disabled or held`) : `${off} disabled or held`,
+      status.loadErrors.length > 0 ? red(plural(status.loadErrors.length, 'load error')) : '0 load errors',
+    ].join(', '),
+  );
+  if (report.filter !== undefined) {
+    const counts =
+      totals === undefined ? '' : `: ${plugins.length} of ${plural(totals.plugins, 'plugin')}, ${points.length} of ${plural(totals.points, 'point')} shown`;
+    lines.push(`filtered by ${esc(describeFilter(report.filter))}${counts}`);
+  }
+  return lines;
+}
+
+/** Every row: one table of points, each followed by its plugins, then exits, load errors, last terminate. */
+function renderFull(report: FilteredReportData, color: boolean, totals?: { plugins: number; points: number }): string[] {
+  const bold = painter(color, 'bold');
+  const red = painter(color, 'red');
+  const green = painter(color, 'green');
+  const yellow = painter(color, 'yellow');
+  const dim = painter(color, 'dim');
+  const { status, plugins, points } = report;
+  const out = headLines(report, color, totals);
 
   // Each point, then the plugins serving it; plugins of a point that is neither declared nor called yet
   // get a heading of their own so that no plugin is hidden.
@@ -108,10 +100,10 @@ export function renderReport(report: ReportData, { color }: RenderOptions): stri
       const [fn, node] = key.split('\0') as [string, string];
       const p = group.point;
       if (p === null) {
-        rows.push([fn, group.module, node, 'not declared', '', '', '']);
+        rows.push([esc(fn), esc(group.module), esc(node), 'not declared', '', '', '']);
         paints.push(dim);
       } else {
-        rows.push([p.fn, p.module, p.node, p.enabled ? 'enable' : 'disable', String(p.ok), String(p.exit), '']);
+        rows.push([esc(p.fn), esc(p.module), esc(p.node), p.enabled ? 'enable' : 'disable', String(p.ok), String(p.exit), '']);
         paints.push(p.enabled ? bold : yellow);
       }
       if (group.plugins.length === 0) {
@@ -119,8 +111,8 @@ export function renderReport(report: ReportData, { color }: RenderOptions): stri
         paints.push(dim);
       }
       for (const q of group.plugins) {
-        const flag = !q.enabled ? 'disable' : q.heldBy !== null ? `held by ${q.heldBy}` : 'enable';
-        rows.push([`  ${q.fn}`, q.module, q.node, flag, String(q.ok), String(q.exit), profileText(q)]);
+        const flag = !q.enabled ? 'disable' : q.heldBy !== null ? `held by ${esc(q.heldBy)}` : 'enable';
+        rows.push([`  ${esc(q.fn)}`, esc(q.module), esc(q.node), flag, String(q.ok), String(q.exit), profileText(q)]);
         paints.push(!q.enabled || q.heldBy !== null ? yellow : q.exit > 0 ? red : green);
       }
     }
@@ -135,7 +127,7 @@ export function renderReport(report: ReportData, { color }: RenderOptions): stri
   if (last.size > 0) {
     out.push('', bold('last exit of each failing plugin'));
     for (const e of last.values()) {
-      out.push(`  ${red(`${e.module} ${e.fn}`)} #${e.n} at ${e.at.toISOString()}: ${oneLine(e.reason)}`);
+      out.push(`  ${red(`${esc(e.module)} ${esc(e.fn)}`)} #${e.n} at ${e.at.toISOString()}: ${oneLine(e.reason)}`);
     }
   }
 
@@ -143,7 +135,15 @@ export function renderReport(report: ReportData, { color }: RenderOptions): stri
     out.push('', bold(`load errors (${status.loadErrors.length})`));
     for (const e of status.loadErrors) {
       const where = [e.file, e.module && `module ${e.module}`, e.export && `export ${e.export}`].filter(Boolean).join(', ');
-      out.push(`  ${red(where || 'unknown')} at ${e.at.toISOString()}: ${oneLine(e.message, 400)}`);
+      out.push(`  ${red(esc(where) || 'unknown')} at ${e.at.toISOString()}: ${oneLine(e.message, 400)}`);
+    }
+  }
+
+  if (status.pendingFlags.length > 0) {
+    out.push('', bold(`pending flags (${status.pendingFlags.length})`));
+    for (const f of status.pendingFlags) {
+      const what = f.kind === 'plugin' ? 'its plugin is' : 'the point is';
+      out.push(`  ${yellow(`${esc(f.module)} ${esc(f.fn)}`)} ${esc(f.node)}: ${f.enabled ? 'enable' : 'disable'}, kept: ${what} not registered now`);
     }
   }
 
@@ -151,5 +151,23 @@ export function renderReport(report: ReportData, { color }: RenderOptions): stri
     const t = status.terminateReasons[status.terminateReasons.length - 1]!;
     out.push('', `${bold('last terminate')} #${t.n} at ${t.at.toISOString()}: ${oneLine(t.reason)}`);
   }
-  return out.join('\n');
+  return out;
+}
+
+/**
+ * Renders the report: a summary line, then one table of points, each followed by the plugins that serve
+ * it (indented), then the last exit of each failing plugin, the load errors and the last terminate. When
+ * that is longer than a screen and the report was not filtered, nor `all` asked for, renders the summary
+ * screen instead. Never throws.
+ */
+export function renderReport(report: FilteredReportData, options: RenderOptions): string {
+  const { color, totals } = options;
+  try {
+    const full = renderFull(report, color, totals);
+    if (report.filter !== undefined || options.all === true || full.length <= SCREEN_LINES) return full.join('\n');
+    return renderSummary(report, { color, hints: options.hints ?? 'api', headLines: headLines(report, color, totals), fullLines: full.length }).join('\n');
+  } catch (err) {
+    // Only a bug of ours can land here (every value from a plugin goes through safe-text): say so briefly.
+    return `extpoint report could not be rendered: ${oneLine(err)}`;
+  }
 }

@@ -31,15 +31,17 @@ export class PointIndex {
   /**
    * @param make creates a point (names already checked)
    * @param check throws a TypeError for names no point may have
-   * @param maxCallOnly how many call-only points are remembered
+   * @param bound how many call-only points are remembered, and how many bytes of names (by `size`) they may hold
    */
   constructor(
     private readonly make: (module: string, point: string) => PointState,
     private readonly check: (module: string, point: string) => void,
-    maxCallOnly: number,
+    bound: { max: number; maxSize: number; size: (p: PointState) => number },
   ) {
     this.recent = new LRUCache<PointState, true>({
-      max: maxCallOnly,
+      max: bound.max,
+      maxSize: bound.maxSize,
+      sizeCalculation: (_value, p) => bound.size(p),
       dispose: (_value, p) => remove(this.callOnly, p),
     });
   }
@@ -96,6 +98,16 @@ export class PointIndex {
   /** A kept point, or undefined; never creates one. */
   peek(module: string, point: string): PointState | undefined {
     return this.kept.get(module)?.points.get(point);
+  }
+
+  /** A point, kept or call-only, or undefined; never creates one, nor refreshes the call-only list. */
+  known(module: string, point: string): PointState | undefined {
+    return this.peek(module, point) ?? this.callOnly.get(module)?.get(point);
+  }
+
+  /** True when a point of `module` is kept or was called. */
+  hasModule(module: string): boolean {
+    return this.kept.has(module) || this.callOnly.has(module);
   }
 
   /** Every point, kept or call-only. */

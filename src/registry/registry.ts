@@ -8,6 +8,8 @@ import { PointIndex } from './point-index.js';
 import type { PluginSlot } from '../calls/slot.js';
 import { assertCallNames, describe, isModuleName } from '../core/naming.js';
 import type { Declarations, ExportProblem } from '../core/declarations.js';
+import type { FlagOutcome, PendingFlag } from '../core/types.js';
+import { Dependencies, formatCycle } from './dependencies.js';
 
 /** A plugin slot of one of the registry's points. */
 type PointSlot = PluginSlot<PointState>;
@@ -26,10 +28,18 @@ export interface ModuleRecord {
   readonly points: PointState[];
   /** Its health probe, if it exports one. */
   readonly health: (() => unknown) | undefined;
+  /** How many of its exports were refused (bad name, metadata or value, a dependency cycle). */
+  readonly refused: number;
 }
 
 /** How many call-only points (never declared, no plugins, no flags) are remembered. */
 export const TRANSIENT_POINTS = 10_000;
+/**
+ * How many bytes of names the call-only points may hold in all (counted as three copies of each name). Short
+ * names reach the entry bound first; long ones (a point name of 10 KB) this one, so that names built from
+ * user input cannot grow the heap by more than about this much.
+ */
+export const TRANSIENT_NAME_BYTES = 2 << 20;
 
 /** What applying a module's declarations did. */
 export interface ApplyOutcome {
@@ -45,14 +55,22 @@ export class Registry {
   readonly modules = new Map<string, ModuleRecord>();
   /**
    * Points by name: kept ones (declared, plugged into, flagged, or held by a handle) for good, points that
-   * were only called bounded, so names built from user input cannot grow memory.
+   * were only called bounded by count and name bytes, so names built from user input cannot grow memory.
    */
   private readonly names: PointIndex;
-  /** Plugin slots that carry dependencies; holds are recomputed over these only. */
-  private readonly dependent = new Set<PointSlot>();
+  /** Plugin slots and points that a flag call has set: the ones `pendingFlags` looks at. */
+  private readonly flaggedSlots = new Set<PointSlot>();
+  private readonly flaggedPoints = new Set<PointState>();
+  /** Which module needs which, which satisfy, and which plugins are held. */
+  private readonly dependencies = new Dependencies<PointState>(this.modules);
 
   constructor(readonly node: string) {
-    this.names = new PointIndex((module, point) => new PointState(module, point, node), assertCallNames, TRANSIENT_POINTS);
+    this.names = new PointIndex((module, point) => new PointState(module, point, node), assertCallNames, {
+      max: TRANSIENT_POINTS,
+      maxSize: TRANSIENT_NAME_BYTES,
+      // The names, and the names the point builds from them (its _Extension and _Plugin export names).
+      size: (p) => 3 * (p.module.length + p.point.length) + 32,
+    });
   }
 
   /** The point a call by name reaches. A miss costs one bounded entry, never a registry row. */
@@ -70,6 +88,16 @@ export class Registry {
     return this.names.peek(module, point);
   }
 
+  /** A point the registry knows, kept or call-only, or undefined; never creates one, nor refreshes the cache. */
+  known(module: string, point: string): PointState | undefined {
+    return this.names.known(module, point);
+  }
+
+  /** True when `module` is registered, or a point of it is declared, plugged into, flagged or called. */
+  knowsModule(module: string): boolean {
+    return this.modules.has(module) || this.names.hasModule(module);
+  }
+
   /** Every point the registry knows, kept or call-only. */
   allPoints(): IterableIterator<PointState> {
     return this.names.all();
@@ -84,17 +112,7 @@ export class Registry {
   apply(name: string, decls: Declarations, origin: ModuleOrigin, file?: string): ApplyOutcome {
     const previous = this.modules.get(name);
     const problems: ExportProblem[] = [];
-    const accepted = decls.plugins.filter((d) => {
-      const cycle = this.cycleThrough(name, d.meta.depends);
-      if (cycle === null) return true;
-      problems.push({
-        export: d.fn,
-        message:
-          `plugin "${d.fn}" of module "${name}" depends on ${d.meta.depends.map((x) => describe(x)).join(', ')}, ` +
-          `which closes the dependency cycle ${cycle.join(' -> ')}; the plugin is refused (remove one of the dependencies)`,
-      });
-      return false;
-    });
+    const accepted = this.refuseCycles(name, decls, problems);
     if (previous !== undefined && accepted.length < decls.plugins.length) {
       for (const problem of problems) problem.message += '; the previous version of the module stays';
       return { problems, replaced: false, refused: true };
@@ -102,13 +120,13 @@ export class Registry {
 
     const touched = new Set<PointState>();
     const plugins: PointSlot[] = [];
+    const needs = new Set<string>();
     for (const d of accepted) {
       const p = this.pin(d.module, d.point);
       const slot = p.slot(name, this.node);
       slot.impl = d.impl;
       slot.meta = d.meta;
-      if (d.meta.depends.length > 0) this.dependent.add(slot);
-      else this.dependent.delete(slot);
+      for (const dep of d.meta.depends) needs.add(dep);
       plugins.push(slot);
       touched.add(p);
     }
@@ -120,9 +138,32 @@ export class Registry {
       touched.add(p);
     }
     if (previous !== undefined) this.release(previous, plugins, points, touched);
-    this.modules.set(name, { name, origin, file, plugins, points, health: decls.health });
-    this.settle(touched);
+    const refused = decls.problems.length + problems.length;
+    this.modules.set(name, { name, origin, file, plugins, points, health: decls.health, refused });
+    this.dependencies.setNeeds(name, needs);
+    this.settle(name, touched);
     return { problems, replaced: previous !== undefined, refused: false };
+  }
+
+  /**
+   * The plugins of `decls` that close no dependency cycle; the others are described in `problems`. One
+   * search covers all of a module's dependencies; only when it finds a cycle is each plugin checked.
+   */
+  private refuseCycles(name: string, decls: Declarations, problems: ExportProblem[]): Declarations['plugins'] {
+    const all = new Set<string>();
+    for (const d of decls.plugins) for (const dep of d.meta.depends) all.add(dep);
+    if (all.size === 0 || this.dependencies.cycleThrough(name, all) === null) return decls.plugins;
+    return decls.plugins.filter((d) => {
+      const cycle = this.dependencies.cycleThrough(name, d.meta.depends);
+      if (cycle === null) return true;
+      problems.push({
+        export: d.fn,
+        message:
+          `plugin "${d.fn}" of module "${name}" depends on ${d.meta.depends.map((x) => describe(x)).join(', ')}, ` +
+          `which closes the dependency cycle ${formatCycle(cycle)}; the plugin is refused (remove one of the dependencies)`,
+      });
+      return false;
+    });
   }
 
   /** Removes a module: its plugins stop being called and the points it declared leave the report. */
@@ -132,7 +173,8 @@ export class Registry {
     const touched = new Set<PointState>();
     this.release(previous, [], [], touched);
     this.modules.delete(name);
-    this.settle(touched);
+    this.dependencies.setNeeds(name, new Set());
+    this.settle(name, touched);
     return true;
   }
 
@@ -143,24 +185,27 @@ export class Registry {
     keepPoints: PointState[],
     touched: Set<PointState>,
   ): void {
+    const kept = new Set<PointSlot | PointState>([...keepPlugins, ...keepPoints]);
     for (const slot of previous.plugins) {
-      if (keepPlugins.includes(slot)) continue;
+      if (kept.has(slot)) continue;
       slot.impl = null;
       slot.meta = null;
       slot.heldBy = null;
-      this.dependent.delete(slot);
       touched.add(slot.point);
     }
     for (const p of previous.points) {
-      if (keepPoints.includes(p)) continue;
+      if (kept.has(p)) continue;
       p.declaredBy = null;
       p.called = false;
       touched.add(p);
     }
   }
 
-  /** Sets a plugin's flag; it may be set before the plugin exists and applies when it appears. */
-  setPluginEnabled(pluginModule: string, module: string, point: string, enabled: boolean, node = this.node): void {
+  /**
+   * Sets a plugin's flag; it may be set before the plugin exists and applies when it appears. Says whether
+   * the plugin is registered now (`'applied'`) or the flag waits for it (`'pending'`).
+   */
+  setPluginEnabled(pluginModule: string, module: string, point: string, enabled: boolean, node = this.node): FlagOutcome {
     if (!isModuleName(pluginModule)) {
       throw new TypeError(
         `extpoint: invalid plugin module name ${describe(pluginModule)}: a module name is 1 to 255 letters, digits, _ - . or $`,
@@ -168,17 +213,42 @@ export class Registry {
     }
     const p = this.pin(module, point);
     const slot = p.slot(pluginModule, node);
-    if (slot.enabled === enabled) return;
-    slot.enabled = enabled;
-    this.settle(new Set([p]));
+    this.flaggedSlots.add(slot);
+    if (slot.enabled !== enabled) {
+      slot.enabled = enabled;
+      this.settle(pluginModule, new Set([p]));
+    }
+    return slot.impl !== null ? 'applied' : 'pending';
   }
 
-  /** Sets a point's flag, independent of its plugins' own flags. */
-  setPointEnabled(module: string, point: string, enabled: boolean): void {
+  /**
+   * Sets a point's flag, independent of its plugins' own flags. `'applied'` when the point is declared or
+   * has plugins now, `'pending'` when the flag waits for it.
+   */
+  setPointEnabled(module: string, point: string, enabled: boolean): FlagOutcome {
     const p = this.pin(module, point);
-    if (p.enabled === enabled) return;
-    p.enabled = enabled;
-    p.invalidate();
+    this.flaggedPoints.add(p);
+    if (p.enabled !== enabled) {
+      p.enabled = enabled;
+      p.invalidate();
+    }
+    return present(p) ? 'applied' : 'pending';
+  }
+
+  /** Flags set for plugins and points that are not registered now, sorted by module, export name and node. */
+  pendingFlags(): PendingFlag[] {
+    const flags: PendingFlag[] = [];
+    for (const slot of this.flaggedSlots) {
+      if (slot.impl !== null) continue;
+      const { fn, module, node } = slot.info;
+      flags.push({ kind: 'plugin', fn, module, node, enabled: slot.enabled });
+    }
+    for (const p of this.flaggedPoints) {
+      if (!present(p)) flags.push({ kind: 'point', fn: p.fn, module: p.module, node: p.node, enabled: p.enabled });
+    }
+    const order = (a: PendingFlag, b: PendingFlag) =>
+      a.module !== b.module ? (a.module < b.module ? -1 : 1) : a.fn !== b.fn ? (a.fn < b.fn ? -1 : 1) : a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
+    return flags.sort(order);
   }
 
   /** Switches per-plugin timing of a point on or off. */
@@ -190,75 +260,19 @@ export class Registry {
   }
 
   /**
-   * After a change: recomputes holds (a change may release or hold plugins on other points) and drops the
-   * touched points' order and dispatchers, to be rebuilt when next called.
+   * After a change to `module` (registered, replaced, removed, a plugin's flag): recomputes the holds it
+   * affects, on any point, and drops the touched points' order and dispatchers, to be rebuilt when next
+   * called.
    */
-  private settle(touched: Set<PointState>): void {
-    this.recomputeHolds(touched);
+  private settle(module: string, touched: Set<PointState>): void {
+    this.dependencies.refresh(module, touched);
     for (const p of touched) p.invalidate();
   }
+}
 
-  /**
-   * A dependency is satisfied when its module is registered and, if it has plugins, at least one of them
-   * is enabled and not held itself. A plugin with an unsatisfied dependency is held by the first one.
-   */
-  private recomputeHolds(touched: Set<PointState>): void {
-    if (this.dependent.size === 0) return;
-    const memo = new Map<string, boolean>();
-    const visiting = new Set<string>();
-    const satisfied = (module: string): boolean => {
-      const known = memo.get(module);
-      if (known !== undefined) return known;
-      const record = this.modules.get(module);
-      let ok = record !== undefined;
-      if (ok && record!.plugins.length > 0 && !visiting.has(module)) {
-        visiting.add(module);
-        ok = record!.plugins.some((s) => s.enabled && heldBy(s) === null);
-        visiting.delete(module);
-      }
-      memo.set(module, ok);
-      return ok;
-    };
-    const heldBy = (slot: PointSlot): string | null => {
-      for (const dep of slot.meta?.depends ?? []) if (!satisfied(dep)) return dep;
-      return null;
-    };
-    for (const slot of this.dependent) {
-      const held = heldBy(slot);
-      if (held !== slot.heldBy) {
-        slot.heldBy = held;
-        touched.add(slot.point);
-      }
-    }
-  }
-
-  /**
-   * The cycle that `module` depending on `depends` would close, as a path of module names from `module`
-   * back to itself, or null. Edges are the dependencies of the registered plugins of other modules.
-   */
-  private cycleThrough(module: string, depends: readonly string[]): string[] | null {
-    const edges = (m: string): string[] => {
-      const record = this.modules.get(m);
-      if (record === undefined || m === module) return [];
-      const out = new Set<string>();
-      for (const slot of record.plugins) for (const dep of slot.meta?.depends ?? []) out.add(dep);
-      return [...out];
-    };
-    const seen = new Set<string>();
-    const walk = (m: string, path: string[]): string[] | null => {
-      if (m === module) return [...path, m];
-      if (seen.has(m)) return null;
-      seen.add(m);
-      for (const next of edges(m)) {
-        const found = walk(next, [...path, m]);
-        if (found !== null) return found;
-      }
-      return null;
-    };
-    for (const dep of depends) {
-      const found = walk(dep, [module]);
-      if (found !== null) return found;
-    }
-    return null;
-  }
+/** A point is registered while a module declares it or a plugin serves it. */
+function present(p: PointState): boolean {
+  if (p.declaredBy !== null) return true;
+  for (const slot of p.slots.values()) if (slot.impl !== null) return true;
+  return false;
 }

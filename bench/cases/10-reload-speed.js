@@ -1,5 +1,5 @@
 /**
- * Case 9: does a call keep its speed after its point has been recompiled? One process, one timing loop:
+ * Case 10: does a call keep its speed after its point has been recompiled? One process, one timing loop:
  * the loop is timed, then the point is recompiled 10 times (reloads with new plugin code, or flag
  * changes), with calls through that same loop after each, then the loop is timed again. The "before" row
  * is the first timing of the same processes; the ratio is after / before.
@@ -10,7 +10,7 @@ import { ARGS, extensionWith, pluginModule, countPluginCalls } from '../lib/fixt
 const PLUGINS = 10;
 const RECOMPILES = 10;
 
-export const id = '9';
+export const id = '10';
 export const title = 'Speed after 10 recompiles of a point';
 export const description =
   `a point of ${PLUGINS} sync plugins timed in one loop before and after ${RECOMPILES} reloads or flag changes, with calls in between`;

@@ -1,5 +1,5 @@
 /**
- * Case 8: calls by name against calls through a `point()` handle, side by side for every kind of call:
+ * Case 9: calls by name against calls through a `point()` handle, side by side for every kind of call:
  * what the name lookup costs. Each pair runs the same plugins; the by-name row's ratio is to its handle
  * row. The last pair calls 16 points in turn, as a host with many points does (one call site that sees
  * every point's caller).
@@ -10,7 +10,7 @@ import { ARGS, syncPlugins, pipeSteps, extensionWith, countPluginCalls, countPlu
 const PLUGINS = 10;
 const POINTS = 16;
 
-export const id = '8';
+export const id = '9';
 export const title = 'Calls by name against point() handles';
 export const description = `the same point of ${PLUGINS} sync plugins called by name and through a handle; then ${POINTS} points in turn`;
 export const unit = 'ns/call';
@@ -93,7 +93,7 @@ function contestant(key) {
       return { call: (a) => handles[(k = (k + 1) % POINTS)].callSync(a) };
     }
     default:
-      throw new Error(`case 8 has no contestant ${key}`);
+      throw new Error(`case 9 has no contestant ${key}`);
   }
 }
 

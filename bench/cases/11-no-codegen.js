@@ -1,5 +1,5 @@
 /**
- * Case 10: calls in a process that forbids code generation from strings
+ * Case 11: calls in a process that forbids code generation from strings
  * (`node --disallow-code-generation-from-strings`, as some hardened hosts run). extpoint then cannot
  * generate its per-point callers and falls back to callers built from closures: correct, and slower.
  * Each pair runs the same literal plugins (bench fixtures made with `new Function` cannot be built under
@@ -10,7 +10,7 @@ import { ARGS, literalPlugins, literalSteps, extensionWith, countPluginCalls, co
 
 const NO_CODEGEN = ['--disallow-code-generation-from-strings'];
 
-export const id = '10';
+export const id = '11';
 export const title = 'Without code generation from strings';
 export const description =
   'a point of 10 sync plugins called through a handle, with code generation allowed and under --disallow-code-generation-from-strings';

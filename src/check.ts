@@ -1,0 +1,74 @@
+/**
+ * The loading half of `extpoint check`: plugin files are loaded in a child process (check-child.ts), never
+ * in the command's own. That child says which file it is loading before each file's top-level code runs,
+ * so when a file ends the process (`process.exit()`, a signal it sends itself), that file is known: it
+ * becomes a problem of its own, and the folders are loaded again in a new child with that file refused.
+ * One child in all when no file ends it; one more for each file that does.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** What the check prints from: the load errors, plugins and points of the loaded folders. */
+export interface CheckResult {
+  status: { loadErrors: { module?: string; file?: string; export?: string; message: string }[] };
+  plugins: { module: string; fn: string; heldBy: string | null }[];
+  points: { module: string; fn: string }[];
+}
+
+/** How one child ended: its result, or the file it was loading when it ended without one. */
+interface ChildRun {
+  result: CheckResult | undefined;
+  loading: string | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const CHILD = fileURLToPath(new URL('./check-child.js', import.meta.url));
+
+/**
+ * Loads the plugin folders `dirs` in child processes and returns what they found; a file that ended its
+ * child is a load error of its own.
+ *
+ * @throws Error when a child ends without a result while no plugin file was loading.
+ */
+export async function checkFolders(dirs: string[], checkPermissions: boolean): Promise<CheckResult> {
+  const refused = new Map<string, string>();
+  for (;;) {
+    const run = await runChild(dirs, refused, checkPermissions);
+    if (run.result !== undefined) return run.result;
+    const how = run.signal !== null ? `by signal ${run.signal}` : `with exit status ${run.code}`;
+    if (run.loading === undefined || refused.has(run.loading)) {
+      throw new Error(`the process loading the plugin files ended ${how} while no plugin file was loading`);
+    }
+    refused.set(
+      run.loading,
+      `loading this file ended the process ${how}: a plugin file must not call process.exit() or end its process ` +
+        `at its top level (in a host, that would end the host); the other files were checked without it`,
+    );
+  }
+}
+
+function runChild(dirs: string[], refused: Map<string, string>, checkPermissions: boolean): Promise<ChildRun> {
+  return new Promise((done, fail) => {
+    const args = [CHILD, String(checkPermissions), JSON.stringify([...refused]), ...dirs];
+    // The files' own output goes where the command's goes, as when a host loads them.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    let result: CheckResult | undefined;
+    let loading: string | undefined;
+    let text = '';
+    const channel = child.stdio[3] as NodeJS.ReadableStream;
+    channel.setEncoding('utf8');
+    channel.on('data', (chunk: string) => {
+      text += chunk;
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n')) {
+        const message = JSON.parse(text.slice(0, end)) as { loading?: string; loaded?: string; result?: CheckResult };
+        text = text.slice(end + 1);
+        if (message.loading !== undefined) loading = message.loading;
+        else if (message.loaded !== undefined) loading = undefined;
+        else if (message.result !== undefined) result = message.result;
+      }
+    });
+    child.once('error', fail);
+    child.once('close', (code, signal) => done({ result, loading, code, signal }));
+  });
+}
