@@ -238,7 +238,7 @@ function generateCall(
   }
   body.push('return Promise.resolve(out);');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'finish', 'parallel', 'check'], source, fns) as (
+  const factory = generateFunction(['F', 'S', 'finish', 'parallel', 'check'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
     fin: typeof finish,

@@ -130,7 +130,7 @@ function generatePipe(
   }
   body.push('return Promise.resolve(outcome(input, state, opts));');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'H', 'finish', 'outcome', 'check'], source, fns) as (
+  const factory = generateFunction(['F', 'S', 'H', 'finish', 'outcome', 'check'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
     h: typeof HALT,

@@ -79,7 +79,7 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
   if (mode === 'results') body.push(`return [${slots.map((_, i) => `r${i}`).join(', ')}];`);
   const fns = slots.map((s) => s.impl as PluginFn);
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function dispatch(args) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'T', 'asyncInSync'], source, fns) as (
+  const factory = generateFunction(['F', 'S', 'T', 'asyncInSync'], source, slots) as (
     fns: PluginFn[],
     slots: PluginSlot[],
     tally: Tally,
