@@ -5,18 +5,23 @@
 import { EventEmitter } from 'node:events';
 import type { ModuleHost } from './registry/module-host.js';
 import { Registry, type ModuleOrigin } from './registry/registry.js';
-import { Ring, TERMINATES_KEPT, LOAD_ERRORS_KEPT, type LoadError, type TerminateReason } from './core/history.js';
+import type { LoadError } from './core/history.js';
+import { FrameworkStatus } from './core/status.js';
 import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
 import { describe, isModuleName } from './core/naming.js';
 import { buildReport, type Report } from './operator/report.js';
 import type { ReportOptions } from './operator/report-filter.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
 import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
+import { isPoint, type CallParams, type IsPipePoint, type NotAPipePoint, type PipeResult, type PluginReturn } from './core/points.js';
+import type { Point, SyncParams, TypedPipeOptions, TypedPointHandle } from './core/points.js';
+import type { DeclaredPoint, NamedCallParams, NamedPipeResult, NamedReturn, NamedState, NamedSyncParams } from './core/points.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
 import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
 import { OperatorState, type RestoredStatus } from './state/operator-state.js';
+import { toJson } from './operator/report-json.js';
 import {
   folderOptions,
   checkExtensionOptions,
@@ -37,11 +42,8 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly registry: Registry;
   private readonly scanLoaded: boolean;
   private started = false;
-  private startCount = 0;
-  private startTime: Date | null = null;
-  private terminateCount = 0;
-  private readonly terminateReasons = new Ring<TerminateReason>(TERMINATES_KEPT);
-  private readonly loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
+  /** Starts, terminate reasons and load errors: the origin's status table. */
+  private readonly status = new FrameworkStatus();
   private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
   private folders: PluginFolders | null;
@@ -78,17 +80,8 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       started: () => this.started,
     });
     const state = stateOptions(options, (message) => this.recordLoadError({ file: state?.store.where, message }));
-    this.state =
-      state === null
-        ? null
-        : new OperatorState(state.store, this.registry, node, state.flushMs, () => ({
-            startCount: this.startCount,
-            startTime: this.startTime,
-            terminateCount: this.terminateCount,
-            terminateReasons: this.terminateReasons.toArray(),
-            loadErrors: this.loadErrors.toArray(),
-            nodeRestarts: {},
-          }));
+    const status = () => ({ ...this.status.record(), nodeRestarts: {} });
+    this.state = state === null ? null : new OperatorState(state.store, this.registry, node, state.flushMs, status, toJson);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -118,7 +111,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.stateOpen = true;
     }
     this.started = true;
-    this.countStart();
+    this.status.started();
     if (this.scanLoaded) await this.loaded.scan();
     // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
     if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
@@ -134,9 +127,9 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * keeping modules given to `registerModule` and every flag and counter.
    */
   async restart(reason: unknown = 'restart'): Promise<void> {
-    this.recordTerminate(reason);
+    this.status.terminated(reason);
     this.started = true;
-    this.countStart();
+    this.status.started();
     if (this.scanLoaded) await this.loaded.scan();
     await this.folders?.start();
   }
@@ -154,7 +147,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * handles are closed). The registry stays: calls keep working.
    */
   async stop(reason: unknown = 'shutdown'): Promise<void> {
-    this.recordTerminate(reason);
+    this.status.terminated(reason);
     this.started = false;
     this.loaded.stop();
     await this.folders?.stop();
@@ -176,23 +169,10 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   /** Takes over the history a state file kept; a previous process that never stopped cleanly is recorded. */
   private adoptStatus(saved: RestoredStatus | null): void {
     if (saved === null) return;
-    this.startCount = Math.max(this.startCount, saved.startCount);
-    this.startTime = saved.startTime;
-    this.terminateCount = Math.max(this.terminateCount, saved.terminateCount);
-    for (const t of saved.terminateReasons) this.terminateReasons.push(t);
-    for (const e of saved.loadErrors) this.loadErrors.push(e);
+    this.status.adopt(saved);
     if (!saved.cleanStop) {
-      this.recordTerminate(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
+      this.status.terminated(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
     }
-  }
-
-  private countStart(): void {
-    this.startCount++;
-    this.startTime = new Date();
-  }
-
-  private recordTerminate(reason: unknown): void {
-    this.terminateReasons.push({ n: ++this.terminateCount, reason, at: new Date() });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -255,10 +235,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   }
 
   private recordLoadError(error: Omit<LoadError, 'at'>): void {
-    const entry: LoadError = { ...error, at: new Date() };
-    for (const key of ['module', 'file', 'export'] as const) if (entry[key] === undefined) delete entry[key];
-    this.loadErrors.push(entry);
-    this.emit('loadError', entry);
+    this.emit('loadError', this.status.loadError(error));
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -267,12 +244,16 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   /**
    * Calls every enabled plugin of `module`'s `point` with `args`, in order, in the caller's context.
    * A plugin that throws yields `EXIT` with what it threw; one that returns a promise yields `EXIT`
-   * with an `EASYNC` error.
+   * with an `EASYNC` error. A descriptor from `definePoint` may stand for the two names, and a point listed in
+   * `DeclaredPoints` is typed by name too; the argument and the results are then checked against its types.
    *
    * @throws TypeError when `module` or `point` is not a valid name.
    */
-  callPluginsSync<T = unknown>(module: string, point: string, args?: unknown): PluginResult<T>[] {
-    return this.registry.find(module, point).callSync(args) as PluginResult<T>[];
+  callPluginsSync<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): PluginResult<PluginReturn<A, R, S>>[];
+  callPluginsSync<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedSyncParams<M, P>): PluginResult<NamedReturn<M, P, T>>[];
+  callPluginsSync(module: string | Point<unknown>, point?: unknown, args?: unknown): PluginResult[] {
+    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).callSync(point);
+    return this.registry.find(module, point as string).callSync(args);
   }
 
   /**
@@ -280,9 +261,14 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * `parallel`). A plugin that has not settled within `timeoutMs` yields `EXIT` with an `ETIMEOUT` error.
    * Rejects with a TypeError for a bad name or option.
    */
-  callPlugins<T = unknown>(module: string, point: string, args?: unknown, opts?: CallOptions): Promise<PluginResult<T>[]> {
+  callPlugins<A, R, S>(point: Point<A, R, S>, ...params: CallParams<A>): Promise<PluginResult<PluginReturn<A, R, S>>[]>;
+  callPlugins<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedCallParams<M, P>): Promise<PluginResult<NamedReturn<M, P, T>>[]>;
+  callPlugins(module: string | Point<unknown>, point?: unknown, args?: unknown, opts?: unknown): Promise<PluginResult[]> {
     try {
-      return this.registry.find(module, point).call(args, opts) as Promise<PluginResult<T>[]>;
+      if (typeof module !== 'string' && isPoint(module)) {
+        return this.registry.find(module.module, module.point).call(point, args as CallOptions | undefined);
+      }
+      return this.registry.find(module, point as string).call(args, opts as CallOptions | undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -292,8 +278,11 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * Runs the point's plugins like `callPluginsSync` but returns nothing: for event-style points. Counters
    * and exit reasons stay exact.
    */
-  notify(module: string, point: string, args?: unknown): void {
-    this.registry.find(module, point).notify(args);
+  notify<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): void;
+  notify<M extends string, P extends string>(module: M, point: P, ...params: NamedSyncParams<M, P>): void;
+  notify(module: string | Point<unknown>, point?: unknown, args?: unknown): void {
+    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).notify(point);
+    this.registry.find(module, point as string).notify(args);
   }
 
   /**
@@ -301,16 +290,40 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * `halt(value)` stops the chain with `value`. If a plugin throws, rejects or times out, the original
    * input comes back. A disabled point or one without plugins returns the input.
    */
-  pipe<T = unknown>(module: string, point: string, state: T, opts?: PipeOptions): Promise<T> {
+  pipe<A, R, S, Private extends object = {}>(
+    point: Point<A, R, S>,
+    state: IsPipePoint<A, R, S> extends true ? S : NotAPipePoint,
+    opts?: TypedPipeOptions<Private>,
+  ): Promise<PipeResult<S, Private>>;
+  pipe<T = unknown, M extends string = string, P extends string = string, Private extends object = {}>(
+    module: M,
+    point: P,
+    state: NamedState<M, P, T>,
+    opts?: TypedPipeOptions<Private>,
+  ): Promise<NamedPipeResult<M, P, T, Private>>;
+  pipe(module: string | Point<unknown>, point: unknown, state?: unknown, opts?: unknown): Promise<unknown> {
     try {
-      return this.registry.find(module, point).pipe(state, opts) as Promise<T>;
+      if (typeof module !== 'string' && isPoint(module)) {
+        return this.registry.find(module.module, module.point).pipe(point, state as PipeOptions | undefined);
+      }
+      return this.registry.find(module, point as string).pipe(state, opts as PipeOptions | undefined);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the report. */
-  point(module: string, point: string): PointHandle {
+  /**
+   * A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the
+   * report. Given a descriptor from `definePoint` (or the names of a point in `DeclaredPoints`), the
+   * handle's calls are typed by it.
+   */
+  point<A, R, S>(point: Point<A, R, S>): TypedPointHandle<A, R, S>;
+  point<M extends string, P extends string>(
+    module: M,
+    point: P,
+  ): DeclaredPoint<M, P> extends Point<infer A, infer R, infer S> ? TypedPointHandle<A, R, S> : PointHandle;
+  point(moduleOrPoint: string | Point<unknown>, name?: string): PointHandle {
+    const [module, point] = isPoint(moduleOrPoint) ? [moduleOrPoint.module, moduleOrPoint.point] : [moduleOrPoint, name as string];
     const p = this.registry.pin(module, point);
     return Object.freeze({
       module,
@@ -419,15 +432,10 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * @throws TypeError for an unknown filter (naming the one meant) or a filter of the wrong shape.
    */
   report(options?: ReportOptions): Report {
+    const { startCount, startTime, terminateReasons, loadErrors } = this.status.record();
     return buildReport(
       this.registry,
-      {
-        startCount: this.startCount,
-        startTime: this.startTime,
-        terminateReasons: this.terminateReasons.toArray(),
-        loadErrors: this.loadErrors.toArray(),
-        pendingFlags: this.registry.pendingFlags(),
-      },
+      { startCount, startTime, terminateReasons, loadErrors, pendingFlags: this.registry.pendingFlags() },
       options,
     );
   }

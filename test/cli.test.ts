@@ -8,28 +8,14 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runNode, type Run } from './helpers/run-node.js';
 
 const CLI = resolve('dist/cli.js');
 const ANSI = '\u001b[';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `extpoint args...` with `input` piped to it (stdin closed when given none), colour allowed by env. */
 function extpoint(args: string[], input = '', env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runNode([CLI, ...args], { input, env });
 }
 
 let root: string;

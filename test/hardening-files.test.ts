@@ -5,13 +5,13 @@
  * never by timing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createExtension, type Extension } from '../src/index.js';
+import { runNode, type Run } from './helpers/run-node.js';
 
 const CLI = resolve('dist/cli.js');
 const INDEX_URL = pathToFileURL(resolve('dist/index.js')).href;
@@ -142,17 +142,8 @@ describe('a subfolder swapped for a new version, as deploy tools do', () => {
 });
 
 /** Runs `script` (an ES module) in a child process, as `uid` when given; resolves with its exit status and output. */
-function runAs(uid: number | undefined, script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const as = uid === undefined ? {} : { uid, gid: uid };
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { ...as, stdio: 'pipe', cwd: base });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
+function runAs(uid: number | undefined, script: string, args: string[]): Promise<Run> {
+  return runNode(['--input-type=module', '-e', script, ...args], { cwd: base, ...(uid === undefined ? {} : { uid }) });
 }
 
 describe('an unreadable subfolder', () => {
@@ -234,17 +225,8 @@ describe.runIf(posix)('the permission check follows symbolic links to where the 
 });
 
 /** Runs `extpoint args...`; resolves with its exit status and output. */
-function extpoint(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: 'pipe', cwd: base });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+function extpoint(args: string[]): Promise<Run> {
+  return runNode([CLI, ...args], { env: { NO_COLOR: '1' }, cwd: base });
 }
 
 describe('extpoint check and a file that ends the process', () => {

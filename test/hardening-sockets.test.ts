@@ -12,6 +12,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createExtension, type Extension } from '../src/index.js';
+import { runNode, type Run } from './helpers/run-node.js';
 
 const CLI = resolve('dist/cli.js');
 const posix = process.platform !== 'win32';
@@ -60,17 +61,8 @@ async function listen(path: string): Promise<Server> {
 }
 
 /** Runs `extpoint attach path` with closed stdin; resolves with its exit status and output. */
-function attach(path: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, 'attach', path], { env: { ...process.env, NO_COLOR: '1' }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+function attach(path: string): Promise<Run> {
+  return runNode([CLI, 'attach', path], { env: { NO_COLOR: '1' } });
 }
 
 describe.runIf(posix)('serveRepl: the socket path limit and a missing folder', () => {

@@ -40,6 +40,7 @@ describe('priority and dependency order', () => {
       ['h_s_Plugin', expect.stringMatching(/depends "other": depends is an array/)],
       ['h_t_Plugin', expect.stringMatching(/depends on "bad name"/)],
     ]);
+    // @ts-expect-error a literal priority out of range does not compile either; this checks the run-time refusal
     expect(() => definePlugin(() => 1, { priority: -1 })).toThrow(/priority -1/);
   });
 });
@@ -238,7 +239,7 @@ describe('health', () => {
     const one = await ext.health('host', 'p');
     expect(one).toEqual({
       healthy: true,
-      points: [{ module: 'host', point: 'p', fn: 'host_p_Extension', healthy: true, plugins: ['good'], disabled: [], held: [] }],
+      points: [{ module: 'host', point: 'p', fn: 'host_p_Extension', healthy: true, plugins: ['good'], disabled: [], held: [], slow: [] }],
       modules: [{ module: 'good', probe: true, status: 'ok' }],
     });
     // health reports; it never stops calls

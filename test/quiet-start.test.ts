@@ -5,24 +5,16 @@
  * plugins use `import()` must still start and run silently, and its own warnings must still be printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runNode, type Run } from './helpers/run-node.js';
 
 const DIST = pathToFileURL(resolve('dist/index.js')).href;
 
-function node(script: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [...args, script], { stdio: 'pipe', env: { ...process.env, NODE_OPTIONS: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
+function node(script: string, args: string[] = []): Promise<Run> {
+  return runNode([...args, script], { env: { NODE_OPTIONS: '' } });
 }
 
 let root: string;

@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { REPLServer } from 'node:repl';
 import { createExtension, type Extension } from '../src/index.js';
 import { startReplSession } from '../src/operator/repl.js';
+import { runNode } from './helpers/run-node.js';
 
 function makeHost(): Extension {
   const ext = createExtension({ scanLoaded: false });
@@ -129,15 +129,8 @@ describe('the extpoint repl command', () => {
   });
 
   it('has the commands, mentions .help in its banner, and says when a flag is pending', async () => {
-    const run = await new Promise<{ stdout: string; stderr: string; code: number | null }>((done, fail) => {
-      const child = spawn(process.execPath, [resolve('dist/cli.js'), 'repl', '--plugins', join(root, 'plugins')], { stdio: 'pipe' });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      child.once('error', fail);
-      child.once('close', (code) => done({ stdout, stderr, code }));
-      child.stdin.end('.help\n.disable audti shop checkout\n.disable audit shop checkout\n');
+    const run = await runNode([resolve('dist/cli.js'), 'repl', '--plugins', join(root, 'plugins')], {
+      input: '.help\n.disable audti shop checkout\n.disable audit shop checkout\n',
     });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);

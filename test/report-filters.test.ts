@@ -4,12 +4,12 @@
  * plugins there are (its full table on request).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as api from '../src/index.js';
 import type { Extension, Report } from '../src/index.js';
+import { runNode, type Run } from './helpers/run-node.js';
 
 const CLI = resolve('dist/cli.js');
 
@@ -167,23 +167,8 @@ describe('the summary first screen', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function extpoint(args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+  return runNode([CLI, ...args], { env: { NO_COLOR: '1' } });
 }
 
 describe('extpoint report filters', () => {

@@ -1,5 +1,5 @@
 /**
- * Case 6a: a cold start on a plugin folder. extpoint scans the folder (fast-glob), checks permissions,
+ * Case 6a: a cold start on a plugin folder. extpoint walks the folder, checks permissions,
  * loads every file and registers its plugin; the anchor is plain `require` of the very same files, in
  * one process, given their paths. Each run is a fresh process: nothing is cached but the OS's file cache,
  * which both contestants share alike.

@@ -5,8 +5,18 @@
  */
 import type { CallOptions, PipeOptions, PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot } from './slot.js';
-import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import {
+  DEPTH_MAX,
+  FLIGHT_MAX,
+  GENERATED_MAX,
+  isThenable,
+  overloaded,
+  refusal,
+  runnable,
+  type CallTarget,
+} from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
+import { checkOverrun, follow, followTimed, nativeThen } from './outcome.js';
 import { unknownOption } from '../core/options.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
@@ -50,60 +60,38 @@ function checkTimeout(t: unknown): void {
   }
 }
 
-function timeoutError(slot: PluginSlot, ms: number): Error {
-  return Object.assign(
-    new Error(`plugin ${slot.info.module}.${slot.info.fn} did not settle within ${ms} ms`),
-    { code: 'ETIMEOUT' },
-  );
-}
-
 /**
- * Waits for one plugin's thenable: `ok` with its value, `EXIT` with its rejection or, past `timeoutMs`
- * (counted from `startedAt`, when the plugin was called), with an `ETIMEOUT` error. A late outcome
- * changes nothing.
+ * Settles one plugin's thenable into its result: `ok` with its value, `EXIT` with its failure or, past
+ * `timeoutMs` (counted from `startedAt`, when the plugin was called), with an `ETIMEOUT` error. A late
+ * outcome changes nothing. The promise resolves with the result object, never with the plugin's value.
  */
 function settle(
+  p: CallTarget,
   slot: PluginSlot,
   value: PromiseLike<unknown>,
   timeoutMs: number | undefined,
   startedAt: number,
 ): Promise<PluginResult> {
-  return awaitPlugin(slot, value, timeoutMs, startedAt).then(
-    (data): PluginResult => {
-      slot.ok++;
-      return { state: 'ok', info: slot.info, data };
-    },
-    (reason) => slot.fail(reason),
-  );
-}
-
-/** The thenable's value, or its rejection, or an ETIMEOUT rejection when the clock runs out first. */
-export function awaitPlugin(
-  slot: PluginSlot,
-  value: PromiseLike<unknown>,
-  timeoutMs: number | undefined,
-  startedAt: number,
-): Promise<unknown> {
-  if (timeoutMs === undefined) return Promise.resolve(value);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(timeoutError(slot, timeoutMs)),
-      Math.max(0, timeoutMs - (performance.now() - startedAt)),
+  p.inFlight++;
+  return new Promise((resolve) => {
+    followTimed(
+      slot,
+      value,
+      timeoutMs,
+      startedAt,
+      (data) => {
+        p.inFlight--;
+        slot.ok++;
+        if (timeoutMs !== undefined) checkOverrun(slot, startedAt, timeoutMs);
+        resolve({ state: 'ok', info: slot.info, data });
+      },
+      (reason) => {
+        p.inFlight--;
+        resolve(slot.fail(reason));
+      },
     );
-    const done = (settleWith: (v: unknown) => void) => (v: unknown) => {
-      clearTimeout(timer);
-      settleWith(v);
-    };
-    try {
-      value.then(done(resolve), done(reject));
-    } catch (err) {
-      done(reject)(err);
-    }
   });
 }
-
-/** The `then` of native promises (and of subclasses that keep it). */
-const nativeThen = Promise.prototype.then;
 
 export function compileCall(p: CallTarget): AsyncCaller {
   const slots = runnable(p);
@@ -125,30 +113,46 @@ export function compileCall(p: CallTarget): AsyncCaller {
     startedAt: number,
     timeoutMs: number | undefined,
   ): Promise<PluginResult[]> {
+    p.inFlight++;
     return new Promise<PluginResult[]>((resolve) => {
       const clocked = profiling || timeoutMs !== undefined;
       let i = from;
       let t0 = startedAt;
+      // the plugin being waited on, or -1: a thenable that calls back twice, or late, is ignored
+      let waiting = -1;
       const onValue = (value: unknown) => {
+        if (waiting !== i) return;
+        waiting = -1;
         const s = slots[i]!;
         s.ok++;
         out[i] = { state: 'ok', info: s.info, data: value };
         if (profiling) s.timed(performance.now() - t0);
+        if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
         next();
       };
       const onReason = (reason: unknown) => {
+        if (waiting !== i) return;
+        waiting = -1;
         const s = slots[i]!;
         out[i] = s.fail(reason);
         if (profiling) s.timed(performance.now() - t0);
         next();
       };
-      // A native promise calls back once, later; any other thenable is adopted by one first, so that one
-      // that calls back twice, both ways, at once, or throws, still counts once.
+      // A native promise calls back once, later (its `then` called directly: the engine's fast path);
+      // any other thenable is followed by `follow`, which counts a thenable that calls back twice, both
+      // ways, at once, with itself, or throws, once. A `then` that throws fails the plugin.
       const wait = (d: PromiseLike<unknown>) => {
-        if (timeoutMs !== undefined) awaitPlugin(slots[i]!, d, timeoutMs, t0).then(onValue, onReason);
-        else if (d.then === nativeThen) d.then(onValue, onReason);
-        else Promise.resolve(d).then(onValue, onReason);
+        waiting = i;
+        try {
+          if (timeoutMs !== undefined) followTimed(slots[i]!, d, timeoutMs, t0, onValue, onReason);
+          else if (d.then === nativeThen) d.then(onValue, onReason);
+          else follow(d, onValue, onReason);
+        } catch (e) {
+          onReason(e);
+        }
       };
+      // No depth count here: a plugin that calls its point again goes through the point's entry, which
+      // counts it.
       const next = () => {
         while (++i < n) {
           const s = slots[i]!;
@@ -156,16 +160,19 @@ export function compileCall(p: CallTarget): AsyncCaller {
           let d: unknown;
           try {
             d = fns[i]!.call(undefined, args);
+            // reading what the plugin returned happens in its try: a hostile value fails this plugin
+            if (isThenable(d)) return wait(d);
           } catch (e) {
             out[i] = s.fail(e);
             if (profiling) s.timed(performance.now() - t0);
             continue;
           }
-          if (isThenable(d)) return wait(d);
           s.ok++;
           out[i] = { state: 'ok', info: s.info, data: d };
           if (profiling) s.timed(performance.now() - t0);
+          if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
         }
+        p.inFlight--;
         resolve(out);
       };
       if (pending === null) next();
@@ -174,6 +181,17 @@ export function compileCall(p: CallTarget): AsyncCaller {
   }
 
   function parallel(args: unknown, timeoutMs: number | undefined): Promise<PluginResult[]> {
+    if (overloaded(p)) throw refusal(p, slots);
+    p.depth++;
+    try {
+      return Promise.all(startAll(args, timeoutMs));
+    } finally {
+      p.depth--;
+    }
+  }
+
+  /** Starts every plugin of a parallel call: each entry a result, or the promise of one. */
+  function startAll(args: unknown, timeoutMs: number | undefined): (PluginResult | Promise<PluginResult>)[] {
     const out = new Array<PluginResult | Promise<PluginResult>>(n);
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
@@ -181,7 +199,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
       try {
         const d = fns[i]!.call(undefined, args);
         if (isThenable(d)) {
-          const settled = settle(s, d, timeoutMs, t0);
+          const settled = settle(p, s, d, timeoutMs, t0);
           out[i] = profiling ? settled.finally(() => s.timed(performance.now() - t0)) : settled;
           continue;
         }
@@ -191,11 +209,12 @@ export function compileCall(p: CallTarget): AsyncCaller {
         out[i] = s.fail(e);
       }
       if (profiling) s.timed(performance.now() - t0);
+      if (timeoutMs !== undefined && (out[i] as PluginResult).state === 'ok') checkOverrun(s, t0, timeoutMs);
     }
-    return Promise.all(out);
+    return out;
   }
 
-  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generateCall(slots, fns, finish, parallel);
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generateCall(p, slots, fns, finish, parallel);
   // Profiled and large points, and processes that refuse code generation: the same continuation from
   // the first plugin on.
   return (args, opts) => {
@@ -205,6 +224,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
       timeoutMs = opts.timeoutMs;
       if (opts.parallel === true) return parallel(args, timeoutMs);
     }
+    if (overloaded(p)) throw refusal(p, slots);
     return finish(args, new Array<PluginResult>(n), -1, null, 0, timeoutMs);
   };
 }
@@ -214,6 +234,7 @@ export function compileCall(p: CallTarget): AsyncCaller {
  * the sync caller; the first thenable hands the rest of the call to `finish`.
  */
 function generateCall(
+  p: CallTarget,
   slots: PluginSlot[],
   fns: PluginFn[],
   finish: (...a: [unknown, PluginResult[], number, PromiseLike<unknown> | null, number, number | undefined]) => Promise<PluginResult[]>,
@@ -224,6 +245,9 @@ function generateCall(
   const body: string[] = [
     'let timeoutMs;',
     'if (opts !== undefined) { check(opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
+    `if (P.depth >= ${DEPTH_MAX} || P.inFlight >= ${FLIGHT_MAX}) throw refusal(P, S);`,
+    'P.depth++;',
+    'try {',
     `const out = new Array(${n});`,
     'let t0 = 0;',
   ];
@@ -233,17 +257,21 @@ function generateCall(
     body.push(
       `if (timeoutMs !== undefined) t0 = performance.now();`,
       `try { const d = f${i}(args); if (${thenable}) return finish(args, out, ${i}, d, t0, timeoutMs); ` +
-        `s${i}.ok++; out[${i}] = { state: 'ok', info: i${i}, data: d }; } catch (e) { out[${i}] = s${i}.fail(e); }`,
+        `s${i}.ok++; out[${i}] = { state: 'ok', info: i${i}, data: d }; ` +
+        `if (timeoutMs !== undefined) overrun(s${i}, t0, timeoutMs); } catch (e) { out[${i}] = s${i}.fail(e); }`,
     );
   }
-  body.push('return Promise.resolve(out);');
+  body.push('return Promise.resolve(out);', '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'finish', 'parallel', 'check'], source, slots) as (
+  const factory = generateFunction(['F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'refusal'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
+    point: CallTarget,
     fin: typeof finish,
     par: typeof parallel,
     check: typeof checkCallOptions,
+    overrun: typeof checkOverrun,
+    refuse: typeof refusal,
   ) => AsyncCaller;
-  return factory(fns, slots, finish, parallel, checkCallOptions);
+  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, refusal);
 }

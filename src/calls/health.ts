@@ -8,6 +8,9 @@
 import type { PointState } from './point.js';
 import { assertCallNames, describe } from '../core/naming.js';
 import { errorText } from '../core/declarations.js';
+import { isThenable } from './target.js';
+import { follow } from './outcome.js';
+import { EUNKNOWN, ExtpointError } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 
 /** What a health check reads of the registry: its points and each module's probe. */
@@ -48,6 +51,20 @@ export interface PointHealth {
   disabled: string[];
   /** Registered plugin modules held by a dependency (`heldBy`): not probed for it, and not counted. */
   held: { module: string; heldBy: string }[];
+  /**
+   * Its plugins whose result came in after a call's `timeoutMs` and was kept (a sync plugin cannot be cut
+   * off), with how often and the last time. Reported only: slow plugins do not change `healthy`.
+   */
+  slow: SlowPlugin[];
+}
+
+/** A plugin that overran a call's `timeoutMs`: `count` times in all, the last one taking `lastMs`. */
+export interface SlowPlugin {
+  module: string;
+  count: number;
+  lastMs: number;
+  timeoutMs: number;
+  at: Date;
 }
 
 export interface HealthReport {
@@ -61,9 +78,7 @@ export const DEFAULT_HEALTH_TIMEOUT_MS = 1000;
 
 /** The error for a module or point the registry does not know: never reported healthy. */
 function unknown(what: string, why: string): Error {
-  return Object.assign(new Error(`extpoint: health(${what}): ${why}; check the name (health() with no arguments checks every point)`), {
-    code: 'EUNKNOWN',
-  });
+  return new ExtpointError(EUNKNOWN, `extpoint: health(${what}): ${why}; check the name (health() with no arguments checks every point)`);
 }
 
 function choosePoints(registry: HealthSource, module?: string, point?: string): PointState[] {
@@ -103,21 +118,50 @@ function interpret(value: unknown): { status: HealthStatus; reason?: string } {
   };
 }
 
-async function probe(module: string, fn: () => unknown, timeoutMs: number): Promise<ModuleHealth> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const value = await Promise.race([
-      Promise.resolve().then(fn),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`health() did not answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return { module, probe: true, ...interpret(value) };
-  } catch (err) {
-    return { module, probe: true, status: 'error', reason: errorText(err) };
-  } finally {
-    clearTimeout(timer);
+/**
+ * Runs one probe with a deadline. Whatever it returns or throws, the check answers: a returned thenable
+ * is followed without handing it to a promise (so one that adopts itself cannot starve the event loop),
+ * and a value that cannot be read is an error with a reason.
+ */
+function probe(module: string, fn: () => unknown, timeoutMs: number): Promise<ModuleHealth> {
+  return new Promise((resolve) => {
+    let done = false;
+    const answer = (row: Omit<ModuleHealth, 'module' | 'probe'>) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ module, probe: true, ...row });
+    };
+    const fail = (err: unknown) => answer({ status: 'error', reason: errorText(err) });
+    const read = (value: unknown) => {
+      try {
+        answer(interpret(value));
+      } catch (err) {
+        fail(err);
+      }
+    };
+    const timer = setTimeout(() => fail(new Error(`health() did not answer within ${timeoutMs} ms`)), timeoutMs);
+    // called in a microtask, as before: a probe never runs inside the caller's own turn
+    queueMicrotask(() => {
+      try {
+        const value = fn();
+        if (isThenable(value)) follow(value, read, fail);
+        else read(value);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  });
+}
+
+function slowPlugins(p: PointState): SlowPlugin[] {
+  const slow: SlowPlugin[] = [];
+  for (const slot of p.live) {
+    const last = slot.lastSlow;
+    if (last === null) continue;
+    slow.push({ module: slot.info.module, count: slot.slow, lastMs: last.ms, timeoutMs: last.timeoutMs, at: last.at });
   }
+  return slow;
 }
 
 export async function checkHealth(
@@ -144,7 +188,7 @@ export async function checkHealth(
   const byName = new Map(modules.map((m) => [m.module, m]));
   const pointRows = points
     .map((p): PointHealth => {
-      const row: PointHealth = { module: p.module, point: p.point, fn: p.fn, healthy: true, plugins: [], disabled: [], held: [] };
+      const row: PointHealth = { module: p.module, point: p.point, fn: p.fn, healthy: true, plugins: [], disabled: [], held: [], slow: slowPlugins(p) };
       for (const slot of p.live) {
         const name = slot.info.module;
         if (!slot.enabled) row.disabled.push(name);

@@ -5,9 +5,10 @@
 import type { PipeOptions } from '../core/types.js';
 import { HALT } from '../core/halt.js';
 import type { PluginFn, PluginSlot } from './slot.js';
-import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import { DEPTH_MAX, FLIGHT_MAX, GENERATED_MAX, isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
-import { awaitPlugin, checkPipeOptions } from './async.js';
+import { checkPipeOptions } from './async.js';
+import { checkOverrun, nativeThen, outcomeOf } from './outcome.js';
 
 export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
 
@@ -15,13 +16,24 @@ function isHalt(value: unknown): value is { [HALT]: unknown } {
   return value !== null && typeof value === 'object' && HALT in value;
 }
 
-/** The chain's outcome, shaped by the options: the input untouched, or the result with `private` merged. */
-function pipeOutcome(input: unknown, result: unknown, opts: PipeOptions | undefined): unknown {
-  if (opts === undefined || result === input) return result;
+/**
+ * The chain's outcome, shaped by the options: the input untouched, or the result with `private` merged,
+ * whatever the result is (a new object, or the very object the step was given). `last` is the step that
+ * produced the result: if its result cannot be copied (a hostile object), that step fails after all and
+ * the input comes back.
+ */
+function pipeOutcome(input: unknown, result: unknown, opts: PipeOptions | undefined, last: PluginSlot): unknown {
+  if (opts === undefined) return result;
   if (opts.returnInput === true) return input;
   const priv = opts.private;
-  if (priv !== undefined && result !== null && typeof result === 'object' && !Array.isArray(result)) {
-    return { ...(result as object), ...priv };
+  if (priv !== undefined && result !== null && typeof result === 'object') {
+    try {
+      if (!Array.isArray(result)) return { ...(result as object), ...priv };
+    } catch (e) {
+      last.ok--;
+      last.recordExit(e);
+      return input;
+    }
   }
   return result;
 }
@@ -52,33 +64,48 @@ export function compilePipe(p: CallTarget): PipeCaller {
     const timeoutMs = opts?.timeoutMs;
     const clocked = profiling || timeoutMs !== undefined;
     let state: unknown;
-    for (let i = from; i < n; i++) {
-      const s = slots[i]!;
-      const t0 = i === from ? startedAt : clocked ? performance.now() : 0;
-      let d: unknown;
-      let halted = false;
-      try {
-        d = i === from ? pending : fns[i]!.call(undefined, state);
-        if (isThenable(d)) d = await awaitPlugin(s, d, timeoutMs, t0);
-        halted = isHalt(d);
-        if (halted) d = (d as { [HALT]: unknown })[HALT];
-      } catch (e) {
-        s.recordExit(e);
+    p.inFlight++;
+    try {
+      for (let i = from; i < n; i++) {
+        const s = slots[i]!;
+        const t0 = i === from ? startedAt : clocked ? performance.now() : 0;
+        let d: unknown;
+        let halted = false;
+        try {
+          d = i === from ? pending : fns[i]!.call(undefined, state);
+          if (isThenable(d)) {
+            if (timeoutMs === undefined && d.then === nativeThen) d = await d;
+            else {
+              // followed without handing it to a promise: a thenable that never settles cannot starve the loop
+              const o = await outcomeOf(s, d, timeoutMs, t0);
+              if (!o.ok) throw o.reason;
+              d = o.value;
+            }
+          }
+          halted = isHalt(d);
+          if (halted) d = (d as { [HALT]: unknown })[HALT];
+        } catch (e) {
+          s.recordExit(e);
+          if (profiling) s.timed(performance.now() - t0);
+          return input;
+        }
+        s.ok++;
         if (profiling) s.timed(performance.now() - t0);
-        return input;
+        if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+        if (halted) return pipeOutcome(input, d, opts, s);
+        state = d;
       }
-      s.ok++;
-      if (profiling) s.timed(performance.now() - t0);
-      if (halted) return pipeOutcome(input, d, opts);
-      state = d;
+      return pipeOutcome(input, state, opts, slots[n - 1]!);
+    } finally {
+      p.inFlight--;
     }
-    return pipeOutcome(input, state, opts);
   }
 
-  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generatePipe(slots, fns, finish);
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generatePipe(p, slots, fns, finish);
 
-  return (input, opts) => {
-    const clocked = profiling || (opts !== undefined && (checkPipeOptions(opts), opts.timeoutMs !== undefined));
+  const loop: PipeCaller = (input, opts) => {
+    const timeoutMs = opts !== undefined ? (checkPipeOptions(opts), opts.timeoutMs) : undefined;
+    const clocked = profiling || timeoutMs !== undefined;
     let state = input;
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
@@ -97,22 +124,36 @@ export function compilePipe(p: CallTarget): PipeCaller {
       }
       s.ok++;
       if (profiling) s.timed(performance.now() - t0);
-      if (halted) return Promise.resolve(pipeOutcome(input, d, opts));
+      if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+      if (halted) return Promise.resolve(pipeOutcome(input, d, opts, s));
       state = d;
     }
-    return Promise.resolve(pipeOutcome(input, state, opts));
+    return Promise.resolve(pipeOutcome(input, state, opts, slots[n - 1]!));
+  };
+  return (input, opts) => {
+    if (overloaded(p)) throw refusal(p, slots);
+    p.depth++;
+    try {
+      return loop(input, opts);
+    } finally {
+      p.depth--;
+    }
   };
 }
 
 /** The sync part of a chain as straight-line code; the first thenable hands the rest to `finish`. */
 function generatePipe(
+  p: CallTarget,
   slots: PluginSlot[],
   fns: PluginFn[],
   finish: (input: unknown, from: number, pending: PromiseLike<unknown>, startedAt: number, opts: PipeOptions | undefined) => Promise<unknown>,
 ): PipeCaller {
   const bind: string[] = [];
   const body: string[] = [
+    `if (P.depth >= ${DEPTH_MAX} || P.inFlight >= ${FLIGHT_MAX}) throw refusal(P, S);`,
     'const clocked = opts !== undefined && (check(opts), opts.timeoutMs !== undefined);',
+    'P.depth++;',
+    'try {',
     'let state = input, d, halted, t0 = 0;',
   ];
   const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
@@ -124,19 +165,23 @@ function generatePipe(
         `halted = d !== null && typeof d === 'object' && H in d; if (halted) d = d[H]; } ` +
         `catch (e) { s${i}.recordExit(e); return Promise.resolve(input); }`,
       `s${i}.ok++;`,
-      'if (halted) return Promise.resolve(outcome(input, d, opts));',
+      `if (clocked) overrun(s${i}, t0, opts.timeoutMs);`,
+      `if (halted) return Promise.resolve(outcome(input, d, opts, s${i}));`,
       'state = d;',
     );
   }
-  body.push('return Promise.resolve(outcome(input, state, opts));');
+  body.push(`return Promise.resolve(outcome(input, state, opts, s${slots.length - 1}));`, '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'H', 'finish', 'outcome', 'check'], source, slots) as (
+  const factory = generateFunction(['F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'refusal'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
+    point: CallTarget,
     h: typeof HALT,
     fin: typeof finish,
     outcome: typeof pipeOutcome,
     check: typeof checkPipeOptions,
+    overrun: typeof checkOverrun,
+    refuse: typeof refusal,
   ) => PipeCaller;
-  return factory(fns, slots, HALT, finish, pipeOutcome, checkPipeOptions);
+  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkPipeOptions, checkOverrun, refusal);
 }

@@ -26,6 +26,10 @@ export class PointState implements CallTarget {
   profiling = false;
   /** Call counts of the compiled sync callers, not yet added to their plugins' `ok` (see `Tally`). */
   readonly tallies: Tally[] = [];
+  /** Calls of this point running plugins on the stack right now. */
+  depth = 0;
+  /** Calls of this point waiting on an async plugin right now. */
+  inFlight = 0;
 
   declare callSync: Dispatchers['callSync'];
   declare notify: Dispatchers['notify'];

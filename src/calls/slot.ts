@@ -18,6 +18,17 @@ export interface PluginProfile {
   totalMs: number;
   maxMs: number;
   lastMs: number;
+  /** Calls in which the plugin's result came in after the call's `timeoutMs` and was kept (see `overran`). */
+  slow: number;
+}
+
+/** The last time a plugin's result came in after its call's `timeoutMs`. */
+export interface Overrun {
+  /** How long the plugin took, in milliseconds. */
+  ms: number;
+  /** The call's `timeoutMs`. */
+  timeoutMs: number;
+  at: Date;
 }
 
 /**
@@ -50,6 +61,9 @@ export class PluginSlot<P extends SlotOwner = SlotOwner> {
   heldBy: string | null = null;
   /** Call timings while the point is profiled. */
   profile: PluginProfile | null = null;
+  /** Results that came in after their call's `timeoutMs` and were kept, and the last of them. */
+  slow = 0;
+  lastSlow: Overrun | null = null;
 
   constructor(
     readonly point: P,
@@ -72,11 +86,21 @@ export class PluginSlot<P extends SlotOwner = SlotOwner> {
 
   /** Adds one call's duration to the profile. */
   timed(ms: number): void {
-    const p = (this.profile ??= { count: 0, totalMs: 0, maxMs: 0, lastMs: 0 });
+    const p = (this.profile ??= { count: 0, totalMs: 0, maxMs: 0, lastMs: 0, slow: 0 });
     p.count++;
     p.totalMs += ms;
     if (ms > p.maxMs) p.maxMs = ms;
     p.lastMs = ms;
+  }
+
+  /**
+   * Counts a result that came in `ms` after the plugin was called, past the call's `timeoutMs`, and was
+   * kept: a sync plugin cannot be cut off, so its value is its result, and it counts as slow.
+   */
+  overran(ms: number, timeoutMs: number): void {
+    this.slow++;
+    this.lastSlow = { ms, timeoutMs, at: new Date() };
+    if (this.profile !== null) this.profile.slow++;
   }
 
   /** True while the plugin is registered, enabled and not held: the dispatchers call exactly these. */

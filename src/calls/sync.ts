@@ -6,8 +6,10 @@
  */
 import type { PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot, Tally } from './slot.js';
-import { GENERATED_MAX, isThenable, runnable, type CallTarget } from './target.js';
+import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
+import { follow } from './outcome.js';
+import { EASYNC, ExtpointError } from '../core/errors.js';
 
 /** A thenable handed to a sync caller: an `EASYNC` exit, and its outcome silenced. */
 function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResult {
@@ -16,16 +18,27 @@ function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResul
   } catch {
     // a thenable whose then throws has nothing left to silence
   }
-  const err = Object.assign(
-    new Error(
-      `plugin ${slot.info.module}.${slot.info.fn} returned a promise to a synchronous call; ` +
-        'call the point with callPlugins (or point().call) to await async plugins',
-    ),
-    { code: 'EASYNC' },
+  const err = new ExtpointError(
+    EASYNC,
+    `plugin ${slot.info.module}.${slot.info.fn} returned a promise to a synchronous call; ` +
+      'call the point with callPlugins (or point().call) to await async plugins',
   );
   return slot.fail(err);
 }
 
+/**
+ * A thenable handed to `notify`: the caller does not wait, and the plugin counts `ok` when it fulfils,
+ * `EXIT` with the reason when it fails (or never, while it never settles).
+ */
+function notifyLater(slot: PluginSlot, value: PromiseLike<unknown>): void {
+  follow(
+    value,
+    () => {
+      slot.ok++;
+    },
+    (reason) => slot.recordExit(reason),
+  );
+}
 
 export type SyncCaller = (args: unknown) => PluginResult[];
 export type Notifier = (args: unknown) => void;
@@ -36,7 +49,7 @@ const noop: Notifier = () => {};
 export function compileSync(p: CallTarget): SyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResults;
-  if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) return loopSync(slots, p.profiling);
+  if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) return loopSync(p, slots, false);
   return generate(p, slots, 'results') as SyncCaller;
 }
 
@@ -44,7 +57,7 @@ export function compileNotify(p: CallTarget): Notifier {
   const slots = runnable(p);
   if (slots.length === 0) return noop;
   if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) {
-    const call = loopSync(slots, p.profiling);
+    const call = loopSync(p, slots, true);
     return (args) => void call(args);
   }
   return generate(p, slots, 'notify') as Notifier;
@@ -53,61 +66,84 @@ export function compileNotify(p: CallTarget): Notifier {
 /**
  * Straight-line code for a few plugins: `f0..fn` are the plugin functions, `s0..sn` their slots, `i0..in`
  * their shared infos, `T` the caller's tally (one count per call; a failing plugin takes its ok back).
- * With `results` it returns one result per plugin; with `notify`, nothing.
+ * With `results` it returns one result per plugin; with `notify`, nothing. `P` is the point, whose
+ * `depth` counts the calls of it on the stack.
  */
 function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'): SyncCaller | Notifier {
   const n = slots.length;
   const tally: Tally = { calls: 0, slots };
   p.tallies.push(tally);
   const bind: string[] = [];
-  const body: string[] = ['T.calls++;'];
+  const body: string[] = [`if (P.depth >= ${DEPTH_MAX}) throw tooDeep(S);`];
+  if (mode === 'results') body.push(`let ${slots.map((_, i) => `r${i}`).join(', ')};`);
+  body.push('P.depth++;', 'try {', 'T.calls++;');
   const thenable = `d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d.then === 'function'`;
   for (let i = 0; i < n; i++) {
     bind.push(`f${i} = F[${i}], s${i} = S[${i}], i${i} = s${i}.info`);
     if (mode === 'results') {
       body.push(
-        `let r${i}; try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; r${i} = asyncInSync(s${i}, d); } ` +
+        `try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; r${i} = asyncInSync(s${i}, d); } ` +
           `else r${i} = { state: 'ok', info: i${i}, data: d }; } catch (e) { s${i}.ok--; r${i} = s${i}.fail(e); }`,
       );
     } else {
       body.push(
-        `try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; asyncInSync(s${i}, d); } } ` +
+        `try { const d = f${i}(args); if (${thenable}) { s${i}.ok--; later(s${i}, d); } } ` +
           `catch (e) { s${i}.ok--; s${i}.recordExit(e); }`,
       );
     }
   }
+  // the depth comes back down on the way out; only a stack overflow in the bookkeeping could throw past it
+  body.push('P.depth--;', '} catch (e) { P.depth--; throw e; }');
   if (mode === 'results') body.push(`return [${slots.map((_, i) => `r${i}`).join(', ')}];`);
-  const fns = slots.map((s) => s.impl as PluginFn);
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function dispatch(args) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'T', 'asyncInSync'], source, slots) as (
+  const factory = generateFunction(['F', 'S', 'T', 'P', 'asyncInSync', 'later', 'tooDeep'], source, slots) as (
     fns: PluginFn[],
     slots: PluginSlot[],
     tally: Tally,
+    point: CallTarget,
     asyncInSync: (slot: PluginSlot, value: PromiseLike<unknown>) => PluginResult,
+    later: typeof notifyLater,
+    deep: typeof tooDeep,
   ) => SyncCaller | Notifier;
-  return factory(fns, slots, tally, asyncInSync);
+  return factory(
+    slots.map((s) => s.impl as PluginFn),
+    slots,
+    tally,
+    p,
+    asyncInSync,
+    notifyLater,
+    tooDeep,
+  );
 }
 
-function loopSync(slots: PluginSlot[], profiling: boolean): SyncCaller {
+/** The sync caller as a loop, for large and profiled points; for `notify`, thenables count when they settle. */
+function loopSync(p: CallTarget, slots: PluginSlot[], notify: boolean): SyncCaller {
   const fns = slots.map((s) => s.impl as PluginFn);
   const n = slots.length;
+  const profiling = p.profiling;
   return (args) => {
-    const out = new Array<PluginResult>(n);
-    for (let i = 0; i < n; i++) {
-      const s = slots[i]!;
-      const t0 = profiling ? performance.now() : 0;
-      try {
-        const d = fns[i]!.call(undefined, args);
-        if (isThenable(d)) out[i] = asyncInSync(s, d);
-        else {
-          s.ok++;
-          out[i] = { state: 'ok', info: s.info, data: d };
+    if (p.depth >= DEPTH_MAX) throw tooDeep(slots);
+    p.depth++;
+    try {
+      const out = new Array<PluginResult>(n);
+      for (let i = 0; i < n; i++) {
+        const s = slots[i]!;
+        const t0 = profiling ? performance.now() : 0;
+        try {
+          const d = fns[i]!.call(undefined, args);
+          if (!isThenable(d)) {
+            s.ok++;
+            out[i] = { state: 'ok', info: s.info, data: d };
+          } else if (notify) notifyLater(s, d);
+          else out[i] = asyncInSync(s, d);
+        } catch (e) {
+          out[i] = s.fail(e);
         }
-      } catch (e) {
-        out[i] = s.fail(e);
+        if (profiling) s.timed(performance.now() - t0);
       }
-      if (profiling) s.timed(performance.now() - t0);
+      return out;
+    } finally {
+      p.depth--;
     }
-    return out;
   };
 }

@@ -7,6 +7,7 @@
  * a failure is worth reporting.
  */
 import { basename, dirname, sep } from 'node:path';
+import { FolderTimers } from './folder-timers.js';
 import { FolderPaths, isDirectory, type Placement } from './folder-paths.js';
 import { Loader } from './loader.js';
 import { guardedLoad, type LoadGuard } from './load-guard.js';
@@ -17,11 +18,6 @@ import { moduleNameOf } from './scanner.js';
 import { RefusedNames } from './refused-names.js';
 import type { ModuleOrigin } from '../registry/registry.js';
 import type { ModuleHost } from '../registry/module-host.js';
-
-/** After a failed load of a file that was just written, how long it must stay unchanged to be reported. */
-export const ERROR_GRACE_MS = 400;
-/** After a load from a watch event, when to check once more that the file did not change unseen. */
-const VERIFY_MS = 250;
 
 export interface FolderOptions {
   dirs: readonly string[];
@@ -60,9 +56,8 @@ export class PluginFolders {
   private readonly permissions: PermissionCheck | null;
   private readonly watcher: FolderWatch;
   private readonly watching = new Set<number>();
-  private readonly pendingErrors = new Map<string, NodeJS.Timeout>();
   private readonly refusedNames = new RefusedNames();
-  private readonly verifyTimers = new Set<NodeJS.Timeout>();
+  private readonly timers = new FolderTimers();
   /** Problems of folders and links the last scan found, so that the next one does not repeat them. */
   private lastProblems = new Set<string>();
   /** Problems found by the scan in progress, by message; null between scans. */
@@ -104,10 +99,7 @@ export class PluginFolders {
   stop(): Promise<void> {
     return this.run(async () => {
       this.active = false;
-      for (const timer of this.pendingErrors.values()) clearTimeout(timer);
-      this.pendingErrors.clear();
-      for (const timer of this.verifyTimers) clearTimeout(timer);
-      this.verifyTimers.clear();
+      this.timers.clear();
       this.watching.clear();
       await this.watcher.stop();
     });
@@ -258,14 +250,14 @@ export class PluginFolders {
     const named = this.byName.get(f.name)!;
     named.delete(f);
     if (named.size === 0) this.byName.delete(f.name);
-    this.cancelError(file);
+    this.timers.cancel(file);
     this.refusedNames.forget(file);
     names.add(f.name);
   }
 
   /** Loads one plugin file anew and notes what it now is. */
   private reload(f: PluginFile, watched: boolean, names: Set<string>, fresh: Map<string, Declarations>): void {
-    this.cancelError(f.file);
+    this.timers.cancel(f.file);
     if (this.refusedNames.refuses(f.file, f.name, (message) => this.report({ file: f.file, message }))) return;
     const result = guardedLoad(this.loader, this.options.guard, f.file);
     f.touched = result.touched;
@@ -372,21 +364,7 @@ export class PluginFolders {
       this.report({ module: f.name, file: f.file, message: message + serving });
     };
     if (!watched) return record();
-    this.cancelError(f.file);
-    const stamp = currentStamp(fault);
-    this.pendingErrors.set(
-      f.file,
-      setTimeout(() => {
-        this.pendingErrors.delete(f.file);
-        if (this.active && currentStamp(fault) === stamp) record();
-      }, ERROR_GRACE_MS),
-    );
-  }
-
-  private cancelError(file: string): void {
-    const timer = this.pendingErrors.get(file);
-    if (timer !== undefined) clearTimeout(timer);
-    this.pendingErrors.delete(file);
+    this.timers.reportWhenSettled(f.file, fault, () => this.active, record);
   }
 
   /**
@@ -394,18 +372,12 @@ export class PluginFolders {
    * what was read, now and once more a little later, and looked at again if it differs.
    */
   private verify(files: Set<string>): void {
-    const check = () => {
+    this.timers.checkNowAndLater(() => {
       for (const file of files) {
         const read = this.loader.stampRead(file);
         if (read !== undefined && read !== currentStamp(file)) this.watcher.touch(file);
       }
-    };
-    check();
-    const timer = setTimeout(() => {
-      this.verifyTimers.delete(timer);
-      check();
-    }, VERIFY_MS);
-    this.verifyTimers.add(timer);
+    });
   }
 
   /**

@@ -10,6 +10,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstat, unlink } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { escapeControls } from './safe-text.js';
 import { startReplSession, type ReplTarget } from './repl.js';
 import { folderProblem, lengthProblem } from './socket-path.js';
 
@@ -142,7 +143,7 @@ function serveSession(extension: ReplTarget, socket: Socket, sessions: Set<Socke
         output: socket,
         terminal: hello.terminal === true,
         color: hello.color === true,
-        banner: `extpoint: attached to process ${process.pid} (node ${extension.node}). In scope: extension, report(), callPlugins(), enablePlugin(), disablePlugin(), ...; .help lists the commands; .exit leaves (the host keeps running).`,
+        banner: `extpoint: attached to process ${process.pid} (node ${escapeControls(extension.node)}). In scope: extension, report(), callPlugins(), enablePlugin(), disablePlugin(), ...; .help lists the commands; .exit leaves (the host keeps running).`,
       });
       repl.once('exit', () => socket.end());
       socket.once('close', () => repl.close());

@@ -33,7 +33,8 @@ function servedPoint(pluginFn: string): string | null {
 function profileText(p: PluginRow): string {
   if (p.profile === undefined) return '';
   const avg = p.profile.totalMs / Math.max(1, p.profile.count);
-  return `${p.profile.count} calls, avg ${avg.toFixed(3)} ms, max ${p.profile.maxMs.toFixed(3)} ms`;
+  const slow = p.profile.slow > 0 ? `, ${p.profile.slow} slow (past timeoutMs)` : '';
+  return `${p.profile.count} calls, avg ${avg.toFixed(3)} ms, max ${p.profile.maxMs.toFixed(3)} ms${slow}`;
 }
 
 /** The first lines of every rendering: title with start count and time, then what needs attention. */

@@ -4,12 +4,14 @@
  * registry's own setters, so that the points they touch are recompiled; counters are set on the slots.
  */
 import { EXITS_KEPT, Ring, type ExitRecord } from '../core/history.js';
-import { toJsonSafe } from '../core/json-safe.js';
 import type { Registry } from '../registry/registry.js';
 import type { SavedExit, SavedPlugin, SavedPoint, StateSnapshot } from './snapshot.js';
 
+/** Turns whatever a plugin threw into plain JSON data, never throwing (the facade passes the report's converter). */
+export type PlainData = (value: unknown) => unknown;
+
 /** The registry's flags, counters and recent exits as rows. */
-export function captureRegistry(registry: Registry): { points: SavedPoint[]; plugins: SavedPlugin[] } {
+export function captureRegistry(registry: Registry, plain: PlainData): { points: SavedPoint[]; plugins: SavedPlugin[] } {
   const points: SavedPoint[] = [];
   const plugins: SavedPlugin[] = [];
   for (const p of registry.allPoints()) {
@@ -25,7 +27,7 @@ export function captureRegistry(registry: Registry): { points: SavedPoint[]; plu
         enabled: slot.enabled,
         ok: slot.ok,
         exit: slot.exit,
-        exits: slot.exits === null ? [] : slot.exits.toArray().map(saveExit),
+        exits: slot.exits === null ? [] : slot.exits.toArray().map((e) => saveExit(e, plain)),
       });
     }
   }
@@ -52,8 +54,8 @@ export function restoreRegistry(registry: Registry, snapshot: Pick<StateSnapshot
   }
 }
 
-export function saveExit(e: { n: number; reason: unknown; at: Date }): SavedExit {
-  return { n: e.n, reason: toJsonSafe(e.reason), at: e.at.toISOString() };
+export function saveExit(e: { n: number; reason: unknown; at: Date }, plain: PlainData): SavedExit {
+  return { n: e.n, reason: plain(e.reason), at: e.at.toISOString() };
 }
 
 export function loadExit(e: SavedExit): { n: number; reason: unknown; at: Date } {

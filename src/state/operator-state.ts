@@ -3,20 +3,15 @@
  * writes flag changes through, flushes counters and history every `flushMs` on a timer that never
  * touches the call path, and writes a last document on a clean stop.
  */
-import type { LoadError, TerminateReason } from '../core/history.js';
+import type { StatusRecord as FrameworkRecord } from '../core/status.js';
 import { assertCallNames, isModuleName } from '../core/naming.js';
 import type { Registry } from '../registry/registry.js';
-import { captureRegistry, loadExit, restoreRegistry, saveExit } from './capture.js';
+import { captureRegistry, loadExit, restoreRegistry, saveExit, type PlainData } from './capture.js';
 import { STATE_VERSION, type StateSnapshot } from './snapshot.js';
 import { StateError, type StateStore } from './store.js';
 
-/** The framework's own history, as the extension keeps it. */
-export interface StatusRecord {
-  startCount: number;
-  startTime: Date | null;
-  terminateCount: number;
-  terminateReasons: TerminateReason[];
-  loadErrors: LoadError[];
+/** The framework's own history, with the restart counts of its nodes. */
+export interface StatusRecord extends FrameworkRecord {
   nodeRestarts: Record<string, number>;
 }
 
@@ -38,6 +33,8 @@ export class OperatorState {
     private readonly node: string,
     private readonly flushMs: number,
     private readonly status: () => StatusRecord,
+    /** Makes exit and terminate reasons JSON-safe. */
+    private readonly plain: PlainData,
   ) {}
 
   /** Locks the store and loads it into the registry; the saved history, or null for a fresh start. */
@@ -106,7 +103,7 @@ export class OperatorState {
 
   private snapshot(cleanStop: boolean): StateSnapshot {
     const status = this.status();
-    const { points, plugins } = captureRegistry(this.registry);
+    const { points, plugins } = captureRegistry(this.registry, this.plain);
     return {
       version: STATE_VERSION,
       node: this.node,
@@ -116,7 +113,7 @@ export class OperatorState {
       startCount: status.startCount,
       startTime: status.startTime?.toISOString() ?? null,
       terminateCount: status.terminateCount,
-      terminateReasons: status.terminateReasons.map(saveExit),
+      terminateReasons: status.terminateReasons.map((t) => saveExit(t, this.plain)),
       loadErrors: status.loadErrors.map(({ at, ...rest }) => ({ ...rest, at: at.toISOString() })),
       points,
       plugins,
