@@ -78,3 +78,38 @@ export async function countPluginCallsAsync(call) {
   await call(probe);
   return reads;
 }
+
+/**
+ * Ten different sync plugins written out as function literals (plugin i returns `a.n + i`), for
+ * processes that forbid code generation from strings, where `syncPlugins` cannot build its own.
+ */
+export function literalPlugins() {
+  return [
+    function plugin0(a) { return a.n + 0; },
+    function plugin1(a) { return a.n + 1; },
+    function plugin2(a) { return a.n + 2; },
+    function plugin3(a) { return a.n + 3; },
+    function plugin4(a) { return a.n + 4; },
+    function plugin5(a) { return a.n + 5; },
+    function plugin6(a) { return a.n + 6; },
+    function plugin7(a) { return a.n + 7; },
+    function plugin8(a) { return a.n + 8; },
+    function plugin9(a) { return a.n + 9; },
+  ];
+}
+
+/** Ten different pipeline steps written out as function literals (step i returns `s + i`). */
+export function literalSteps() {
+  return [
+    function step0(s) { return s + 0; },
+    function step1(s) { return s + 1; },
+    function step2(s) { return s + 2; },
+    function step3(s) { return s + 3; },
+    function step4(s) { return s + 4; },
+    function step5(s) { return s + 5; },
+    function step6(s) { return s + 6; },
+    function step7(s) { return s + 7; },
+    function step8(s) { return s + 8; },
+    function step9(s) { return s + 9; },
+  ];
+}

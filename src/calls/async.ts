@@ -15,6 +15,7 @@ import {
   runnable,
   type CallTarget,
 } from './target.js';
+import { canGenerate, generateFunction } from './codegen.js';
 import { checkOverrun, follow, followTimed, nativeThen } from './outcome.js';
 import { unknownOption } from '../core/options.js';
 
@@ -213,8 +214,9 @@ export function compileCall(p: CallTarget): AsyncCaller {
     return out;
   }
 
-  if (!profiling && n <= GENERATED_MAX) return generateCall(p, slots, fns, finish, parallel);
-  // Profiled and large points: the same continuation from the first plugin on.
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generateCall(p, slots, fns, finish, parallel);
+  // Profiled and large points, and processes that refuse code generation: the same continuation from
+  // the first plugin on.
   return (args, opts) => {
     let timeoutMs: number | undefined;
     if (opts !== undefined) {
@@ -261,7 +263,7 @@ function generateCall(
   }
   body.push('return Promise.resolve(out);', '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'refusal', source) as (
+  const factory = generateFunction(['F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'refusal'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,

@@ -6,6 +6,7 @@ import type { PipeOptions } from '../core/types.js';
 import { HALT } from '../core/halt.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { DEPTH_MAX, FLIGHT_MAX, GENERATED_MAX, isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
+import { canGenerate, generateFunction } from './codegen.js';
 import { checkPipeOptions } from './async.js';
 import { checkOverrun, nativeThen, outcomeOf } from './outcome.js';
 
@@ -100,7 +101,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
     }
   }
 
-  if (!profiling && n <= GENERATED_MAX) return generatePipe(p, slots, fns, finish);
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generatePipe(p, slots, fns, finish);
 
   const loop: PipeCaller = (input, opts) => {
     const timeoutMs = opts !== undefined ? (checkPipeOptions(opts), opts.timeoutMs) : undefined;
@@ -171,7 +172,7 @@ function generatePipe(
   }
   body.push(`return Promise.resolve(outcome(input, state, opts, s${slots.length - 1}));`, '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'refusal', source) as (
+  const factory = generateFunction(['F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'refusal'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,

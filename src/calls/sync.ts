@@ -1,11 +1,13 @@
 /**
  * Synchronous callers (`callSync`, `notify`) compiled for one point. Up to GENERATED_MAX plugins they are
  * generated straight-line code with a try/catch per plugin (one call site per plugin, which V8 can
- * inline); larger points and profiled ones use a loop.
+ * inline); larger points, profiled ones and processes that refuse code generation (see codegen.ts) use a
+ * loop.
  */
 import type { PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot, Tally } from './slot.js';
 import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
+import { canGenerate, generateFunction } from './codegen.js';
 import { follow } from './outcome.js';
 import { EASYNC, ExtpointError } from '../core/errors.js';
 
@@ -47,14 +49,14 @@ const noop: Notifier = () => {};
 export function compileSync(p: CallTarget): SyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResults;
-  if (p.profiling || slots.length > GENERATED_MAX) return loopSync(p, slots, false);
+  if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) return loopSync(p, slots, false);
   return generate(p, slots, 'results') as SyncCaller;
 }
 
 export function compileNotify(p: CallTarget): Notifier {
   const slots = runnable(p);
   if (slots.length === 0) return noop;
-  if (p.profiling || slots.length > GENERATED_MAX) {
+  if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) {
     const call = loopSync(p, slots, true);
     return (args) => void call(args);
   }
@@ -94,7 +96,7 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
   body.push('P.depth--;', '} catch (e) { P.depth--; throw e; }');
   if (mode === 'results') body.push(`return [${slots.map((_, i) => `r${i}`).join(', ')}];`);
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function dispatch(args) {\n${body.join('\n')}\n};`;
-  const factory = new Function('F', 'S', 'T', 'P', 'asyncInSync', 'later', 'tooDeep', source) as (
+  const factory = generateFunction(['F', 'S', 'T', 'P', 'asyncInSync', 'later', 'tooDeep'], source, slots) as (
     fns: PluginFn[],
     slots: PluginSlot[],
     tally: Tally,

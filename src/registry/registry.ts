@@ -3,8 +3,8 @@
  * Everything else (dispatch, report, dependencies) is derived from it. A change touches only the points
  * it concerns, and drops their compiled dispatchers; the next call compiles them anew.
  */
-import { LRUCache } from 'lru-cache';
 import { PointState } from '../calls/point.js';
+import { PointIndex } from './point-index.js';
 import type { PluginSlot } from '../calls/slot.js';
 import { assertCallNames, describe, isModuleName } from '../core/naming.js';
 import type { Declarations, ExportProblem } from '../core/declarations.js';
@@ -55,76 +55,54 @@ export interface ApplyOutcome {
 
 export class Registry {
   readonly modules = new Map<string, ModuleRecord>();
-  /** Points the registry must keep: declared, plugged into, flagged, or held by a handle. */
-  private readonly points = new Map<string, Map<string, PointState>>();
-  /** Points that were only called: bounded, so names built from user input cannot grow memory. */
-  private readonly transient = new LRUCache<string, PointState>({
-    max: TRANSIENT_POINTS,
-    maxSize: TRANSIENT_NAME_BYTES,
-    // The key, and the names the point builds from it (its _Extension and _Plugin export names).
-    sizeCalculation: (p) => 3 * (p.module.length + p.point.length) + 32,
-  });
+  /**
+   * Points by name: kept ones (declared, plugged into, flagged, or held by a handle) for good, points that
+   * were only called bounded by count and name bytes, so names built from user input cannot grow memory.
+   */
+  private readonly names: PointIndex;
   /** Plugin slots and points that a flag call has set: the ones `pendingFlags` looks at. */
   private readonly flaggedSlots = new Set<PointSlot>();
   private readonly flaggedPoints = new Set<PointState>();
   /** Which module needs which, which satisfy, and which plugins are held. */
   private readonly dependencies = new Dependencies<PointState>(this.modules);
 
-  constructor(readonly node: string) {}
-
-  /** The point a call by name reaches. A miss costs one bounded LRU entry, never a registry row. */
-  find(module: string, point: string): PointState {
-    const inModule = this.points.get(module);
-    if (inModule !== undefined) {
-      const p = inModule.get(point);
-      if (p !== undefined) return p;
-    }
-    assertCallNames(module, point);
-    const key = module + '\0' + point;
-    let p = this.transient.get(key);
-    if (p === undefined) {
-      p = new PointState(module, point, this.node);
-      this.transient.set(key, p);
-    }
-    return p;
+  constructor(readonly node: string) {
+    this.names = new PointIndex((module, point) => new PointState(module, point, node), assertCallNames, {
+      max: TRANSIENT_POINTS,
+      maxSize: TRANSIENT_NAME_BYTES,
+      // The names, and the names the point builds from them (its _Extension and _Plugin export names).
+      size: (p) => 3 * (p.module.length + p.point.length) + 32,
+    });
   }
 
-  /** The point, kept in the registry for good (promoted from the call-only cache if it was there). */
+  /** The point a call by name reaches. A miss costs one bounded entry, never a registry row. */
+  find(module: string, point: string): PointState {
+    return this.names.find(module, point);
+  }
+
+  /** The point, kept in the registry for good (promoted from the call-only points if it was one). */
   pin(module: string, point: string): PointState {
-    let inModule = this.points.get(module);
-    const found = inModule?.get(point);
-    if (found !== undefined) return found;
-    assertCallNames(module, point);
-    const key = module + '\0' + point;
-    const p = this.transient.get(key) ?? new PointState(module, point, this.node);
-    this.transient.delete(key);
-    if (inModule === undefined) this.points.set(module, (inModule = new Map()));
-    inModule.set(point, p);
-    return p;
+    return this.names.pin(module, point);
   }
 
   /** A kept point, or undefined; never creates one. */
   peek(module: string, point: string): PointState | undefined {
-    return this.points.get(module)?.get(point);
+    return this.names.peek(module, point);
   }
 
   /** A point the registry knows, kept or call-only, or undefined; never creates one, nor refreshes the cache. */
   known(module: string, point: string): PointState | undefined {
-    return this.peek(module, point) ?? this.transient.peek(module + '\0' + point);
+    return this.names.known(module, point);
   }
 
   /** True when `module` is registered, or a point of it is declared, plugged into, flagged or called. */
   knowsModule(module: string): boolean {
-    if (this.modules.has(module) || this.points.has(module)) return true;
-    const prefix = module + '\0';
-    for (const key of this.transient.keys()) if (key.startsWith(prefix)) return true;
-    return false;
+    return this.modules.has(module) || this.names.hasModule(module);
   }
 
   /** Every point the registry knows, kept or call-only. */
-  *allPoints(): IterableIterator<PointState> {
-    for (const inModule of this.points.values()) yield* inModule.values();
-    yield* this.transient.values();
+  allPoints(): IterableIterator<PointState> {
+    return this.names.all();
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Case 9: an awaited call of a point whose 10 plugins run on a worker node, against raw MessagePort round
+ * Case 12: an awaited call of a point whose 10 plugins run on a worker node, against raw MessagePort round
  * trips to a worker running the same 10 functions: one round trip carrying all 10 (the floor the issue
  * aims at, with one batched crossing per call) and 10 round trips one after another (what the node does
  * today: each plugin's proxy crosses on its own). Also: 64 parallel calls in flight against 64 raw round
@@ -14,7 +14,7 @@ import { tempFolder, removeFolder, writePluginFiles } from '../lib/files.js';
 
 const PLUGINS = 10;
 
-export const id = '9';
+export const id = '12';
 export const title = 'Worker node, 10 plugins';
 export const description = 'one awaited call of a point whose 10 plugins run in a worker thread';
 export const unit = 'ns/call';
