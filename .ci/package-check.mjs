@@ -91,7 +91,8 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'extpoint-pack-'));
   try {
     const { tarball, files } = await packFreshCheckout(tmp);
-    for (const must of ['dist/index.js', 'dist/register.js', 'dist/cli.js', 'LICENSE']) {
+    const panelAssets = ['panel.html', 'panel.js', 'panel.css', 'login.js'].map((f) => `dist/panel/assets/${f}`);
+    for (const must of ['dist/index.js', 'dist/register.js', 'dist/cli.js', 'LICENSE', ...panelAssets]) {
       if (!files.includes(must)) throw new Error(`the packed package lacks ${must}`);
     }
     console.log(`packed ${files.length} files into ${tarball}`);
