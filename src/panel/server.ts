@@ -102,10 +102,11 @@ export async function servePanel(target: PanelTarget, options: unknown, record: 
   const handle = async (req: IncomingMessage, res: ServerResponse, g: Guard): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (!g.knownHost(req)) return answer(res, 403, 'text/plain; charset=utf-8', 'unknown Host header\n');
+    if (req.method === 'GET' && path === '/favicon.ico') return answer(res, 204, 'image/x-icon', '');
     if (req.method === 'GET' && path === '/login.js') return answer(res, 200, ASSETS[path]!.type, assets.get('login.js')!);
     if (req.method === 'POST') {
-      if (!g.hasToken(req)) return answer(res, 401, 'text/plain; charset=utf-8', 'the X-Extpoint-Token header is missing or wrong\n');
       if (!g.sameOrigin(req)) return answer(res, 403, 'text/plain; charset=utf-8', 'cross-origin request refused\n');
+      if (!g.hasToken(req)) return answer(res, 401, 'text/plain; charset=utf-8', 'the X-Extpoint-Token header is missing or wrong\n');
       if (path === '/session') return answer(res, 204, 'text/plain; charset=utf-8', '', { 'set-cookie': g.cookie() });
       if (path !== '/actions') return answer(res, 404, 'text/plain; charset=utf-8', 'no such action route\n');
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
