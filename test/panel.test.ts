@@ -10,6 +10,8 @@ import { createExtension, type Extension, type PanelService } from '../src/index
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { EventHub, MAX_STREAMS } from '../src/panel/events.js';
+import { PassThrough } from 'node:stream';
+import { startReplSession } from '../src/operator/repl.js';
 
 const opened: Extension[] = [];
 afterEach(async () => {
@@ -243,5 +245,27 @@ describe('servePanel live updates', () => {
     await ext.stop();
     expect(await listening(portA)).toBe(false);
     await expect(s.next()).rejects.toThrow();
+  });
+});
+
+describe('the REPL\'s .panel', () => {
+  it('starts a panel on the session\'s extension and prints its address', async () => {
+    const ext = makeHost();
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    output.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    const repl = await startReplSession(ext, { input, output, terminal: false, color: false });
+    const exited = new Promise((done) => repl.once('exit', done));
+    input.write('.panel nine\n.panel\n');
+    const deadline = Date.now() + 10_000;
+    while (!/panel: http/.test(text) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    input.end();
+    await exited;
+    expect(text).toMatch(/usage: \.panel \[PORT\]/);
+    const url = /panel: (http:\S+)/.exec(text)![1]!;
+    const res = await fetch(`${url.slice(0, url.indexOf('#'))}report.json`, { headers: { 'x-extpoint-token': url.slice(url.indexOf('#token=') + 7) } });
+    expect(res.status).toBe(200);
+    expect((await res.json()).points[0].fn).toBe('shop_price_Extension');
   });
 });
