@@ -95,7 +95,14 @@ async function readJson(req: IncomingMessage): Promise<{ value: unknown } | null
 export async function servePanel(target: PanelTarget, options: unknown, record: RecordAction): Promise<PanelService> {
   const settings = panelSettings(options);
   const assets = await loadAssets();
-  const snapshot = () => JSON.stringify(jsonReport(target.report()));
+  // Never throws: the timer runs it outside any request, where a throw would end the host.
+  const snapshot = () => {
+    try {
+      return JSON.stringify(jsonReport(target.report()));
+    } catch (err) {
+      return JSON.stringify({ error: `the report could not be made: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  };
   const hub = new EventHub(snapshot);
   let guard: Guard | null = null;
 
