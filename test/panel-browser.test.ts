@@ -1,7 +1,7 @@
 /**
  * The web panel in a real Chromium (Debian's `chromium`, driven by playwright-core): sign-in through the
  * URL's fragment, the demo's plugins on the page, a click that changes `ext.report()`, a flag set from
- * code that changes the page, inert XSS attempts, 401 without the cookie and 403 for a cross-origin POST.
+ * code that changes the page, a sparkline of calls, inert XSS attempts, 401 without the cookie and 403 for a cross-origin POST.
  * The tests write the screenshots docs/panel-light.png and docs/panel-dark.png that the README shows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,18 @@ describe('the web panel in Chromium', () => {
     const modules = await page.$$eval(`${pointCard} li[data-plugin]`, (items) => items.map((li) => (li as HTMLElement).dataset.plugin));
     expect(modules.sort()).toEqual(['anat', 'plugin2', 'plugin_demo']);
     await expect(page.textContent(`${pointCard} .point-head .exit`)).resolves.toBe('exit 3');
+    expect(await page.$$(`${pointCard} svg.spark polyline`)).toHaveLength(2);
+    // Calls while the page is open draw the point's sparkline (sampled each second by the page): a few seconds of it.
+    const storm = setInterval(() => ext.callPluginsSync('plugin_demo', 'point1', { order: 5 }), 100);
+    try {
+      await page.waitForFunction(
+        (card) => /^last ([5-9]|\d\d+) s: [1-9]\d* ok, [1-9]\d* exits$/.test(document.querySelector(`${card} svg.spark title`)?.textContent ?? ''),
+        pointCard,
+        { timeout: DEADLINE },
+      );
+    } finally {
+      clearInterval(storm);
+    }
     await page.click('#exits details.exit summary');
     await page.screenshot({ path: join(ROOT, 'docs/panel-light.png'), fullPage: true });
     await page.emulateMedia({ colorScheme: 'dark' });

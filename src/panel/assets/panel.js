@@ -8,6 +8,59 @@ let report = null;
 let token = null;
 /** The exit reasons whose stacks are open, kept across renders. */
 const openExits = new Set();
+/** Per point: its ok and exit totals sampled once a second while the page is open (the last two minutes). */
+const samples = new Map();
+const SAMPLES_KEPT = 120;
+/** Per point: the sparkline drawn for it now. */
+const sparks = new Map();
+const SVG = 'http://www.w3.org/2000/svg';
+
+const pointKey = (point) => `${point.module}\0${point.fn}\0${point.node}`;
+
+/** Records each point's totals now and redraws the sparklines. */
+function sample() {
+  if (report === null) return;
+  for (const point of report.points) {
+    const key = pointKey(point);
+    const list = samples.get(key) ?? [];
+    list.push({ ok: point.ok, exit: point.exit });
+    if (list.length > SAMPLES_KEPT) list.shift();
+    samples.set(key, list);
+  }
+  for (const [key, svg] of sparks) drawSpark(svg, samples.get(key) ?? []);
+}
+
+/** Calls (green) and exits (red) per second over the samples, as two polylines across the whole width. */
+function drawSpark(svg, list) {
+  const width = 120;
+  const height = 20;
+  const deltas = list.slice(1).map((s, i) => ({ ok: Math.max(0, s.ok - list[i].ok), exit: Math.max(0, s.exit - list[i].exit) }));
+  const top = Math.max(1, ...deltas.map((d) => d.ok + d.exit));
+  const line = (pick) =>
+    deltas.map((d, i) => `${((i * width) / Math.max(1, deltas.length - 1)).toFixed(1)},${(height - 1 - (pick(d) / top) * (height - 2)).toFixed(1)}`).join(' ');
+  svg.replaceChildren();
+  for (const [cls, pick] of [['spark-ok', (d) => d.ok], ['spark-exit', (d) => d.exit]]) {
+    const poly = document.createElementNS(SVG, 'polyline');
+    poly.setAttribute('class', cls);
+    poly.setAttribute('points', line(pick));
+    svg.append(poly);
+  }
+  const total = deltas.reduce((sum, d) => ({ ok: sum.ok + d.ok, exit: sum.exit + d.exit }), { ok: 0, exit: 0 });
+  const title = document.createElementNS(SVG, 'title');
+  title.textContent = `last ${deltas.length} s: ${total.ok} ok, ${total.exit} exits`;
+  svg.append(title);
+}
+
+function spark(point) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('viewBox', '0 0 120 20');
+  svg.setAttribute('width', '120');
+  svg.setAttribute('height', '20');
+  sparks.set(pointKey(point), svg);
+  drawSpark(svg, samples.get(pointKey(point)) ?? []);
+  return svg;
+}
 
 /** An element with a class and children (strings become text nodes). */
 function el(tag, className, ...children) {
@@ -82,6 +135,7 @@ function counts(row) {
 function renderPoints(r, filter) {
   const box = $('points');
   box.replaceChildren();
+  sparks.clear();
   let points = r.points.map((point) => {
     const prefix = point.fn.slice(0, -'_Extension'.length);
     const plugins = r.plugins.filter((p) => p.fn === `${prefix}_Plugin` && p.node === point.node);
@@ -105,6 +159,7 @@ function renderPoints(r, filter) {
       'point-head',
       el('span', 'name', where),
       el('span', 'node', point.node),
+      spark(point),
       counts(point),
       toggle(point.enabled, () => act({ action: point.enabled ? 'disablePoint' : 'enablePoint', module: point.module, point: name }), `point ${where}`),
       health,
@@ -203,7 +258,9 @@ async function main() {
   $('failing-first').addEventListener('change', render);
   const events = new EventSource('/events');
   events.addEventListener('report', (event) => {
+    const first = report === null;
     report = JSON.parse(event.data);
+    if (first) sample();
     render();
     document.body.dataset.updates = String(Number(document.body.dataset.updates ?? 0) + 1);
   });
@@ -215,7 +272,10 @@ async function main() {
     $('live').textContent = '○';
     $('live').className = 'live';
   });
-  setInterval(renderStatus, 1000);
+  setInterval(() => {
+    renderStatus();
+    sample();
+  }, 1000);
 }
 
 main();
