@@ -91,7 +91,8 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'extpoint-pack-'));
   try {
     const { tarball, files } = await packFreshCheckout(tmp);
-    for (const must of ['dist/index.js', 'dist/register.js', 'dist/cli.js', 'LICENSE']) {
+    const panelAssets = ['panel.html', 'panel.js', 'panel.css', 'login.js'].map((f) => `dist/panel/assets/${f}`);
+    for (const must of ['dist/index.js', 'dist/register.js', 'dist/cli.js', 'LICENSE', ...panelAssets]) {
       if (!files.includes(must)) throw new Error(`the packed package lacks ${must}`);
     }
     console.log(`packed ${files.length} files into ${tarball}`);
@@ -109,6 +110,20 @@ async function main() {
       if (JSON.stringify(JSON.parse(stdout)) !== JSON.stringify(EXPECTED)) throw new Error(`${file} printed ${stdout}`);
       console.log(`${file}: a call through the installed package answered`);
     }
+    // The panel's assets are read from dist/panel/assets next to the installed code.
+    writeFileSync(
+      join(app, 'panel.mjs'),
+      `import { createExtension } from 'extpoint';
+const ext = createExtension({ scanLoaded: false });
+const panel = await ext.servePanel();
+const res = await fetch(new URL('/panel.js', panel.url), { headers: { 'x-extpoint-token': panel.token } });
+console.log(res.status, (await res.text()).length > 0);
+await ext.stop();
+`,
+    );
+    const served = (await run(process.execPath, ['panel.mjs'], { cwd: app })).stdout.trim();
+    if (served !== '200 true') throw new Error(`the installed package's web panel answered ${served} for /panel.js`);
+    console.log('panel.mjs: the installed package serves the web panel and its assets');
     const { stdout } = await run(join(app, 'node_modules/.bin/extpoint'), ['--help'], { cwd: app });
     if (!stdout.startsWith('Usage: extpoint')) throw new Error(`extpoint --help printed ${stdout}`);
     console.log('extpoint --help: the command runs');

@@ -21,6 +21,10 @@ const dropIn = await mkdtemp(join(tmpdir(), 'extpoint-demo-'));
 const ext = extension;
 ext.registerModule('plugin_demo', pluginDemo);
 await ext.start({ pluginDirs: [here('../plugins'), dropIn] });
+// The web panel shows the same report live in a browser. `npm run demo -- --panel` keeps it open (and the
+// demo's host running) until Ctrl-C, to look around before the demo stops.
+const panel = await ext.servePanel();
+console.log(`web panel: ${panel.url}`);
 
 for (let i = 1; i <= 2; i++) {
   console.log(`call ${i}: plugin_demo.test() ->`);
@@ -43,6 +47,10 @@ console.log(show(pluginDemo.test().map((r) => `${r.info.module}: ${r.state} ${r.
 const unloaded = once(ext, 'unload', timeout);
 await rm(join(dropIn, 'late.cjs'));
 console.log(`unload event: module ${(await unloaded)[0].module}; point1 now has ${pluginDemo.test().length} plugins`);
+if (process.argv.includes('--panel')) {
+  console.log(`the web panel stays open at ${panel.url} until Ctrl-C`);
+  await once(process, 'SIGINT');
+}
 await ext.stop('demo done');
 await rm(dropIn, { recursive: true, force: true });
 

@@ -17,6 +17,8 @@ import { isPoint, type CallParams, type IsPipePoint, type NotAPipePoint, type Pi
 import type { Point, SyncParams, TypedPipeOptions, TypedPointHandle } from './core/points.js';
 import type { DeclaredPoint, NamedCallParams, NamedPipeResult, NamedReturn, NamedState, NamedSyncParams } from './core/points.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
+import { servePanel, type PanelService } from './panel/server.js';
+import type { PanelOptions } from './panel/options.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
 import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
@@ -49,6 +51,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly status = new FrameworkStatus();
   private readonly loaded: LoadedModules;
   private readonly replServices = new Set<ReplService>();
+  private readonly panels = new Set<PanelService>();
   private folders: PluginFolders | null;
   /** Worker nodes asked for by `pluginDirs` entries; null when none (nothing changes for such hosts). */
   private nodes: Nodes | null = null;
@@ -227,7 +230,9 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     await this.nodes?.stop();
     const services = [...this.replServices];
     this.replServices.clear();
-    await Promise.all(services.map((service) => service.close()));
+    const panels = [...this.panels];
+    this.panels.clear();
+    await Promise.all([...services, ...panels].map((service) => service.close()));
     if (this.stateOpen) {
       this.stateOpen = false;
       this.state?.close();
@@ -498,6 +503,28 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   }
 
   /**
+   * Serves the web panel over HTTP: the report live in a browser, with buttons to enable or disable
+   * plugins and points and to run a point's health probes (each recorded in `report().status.operatorActions`).
+   * Listens on `127.0.0.1` and a free port by default; open the returned `url`, which carries the token.
+   * `stop()` closes it; so does the returned `close()`. See the README's "The web panel".
+   *
+   * @throws TypeError (rejects) for an unknown option (naming the one meant), a bad value, or a
+   *   non-loopback `host` without an explicit `token`.
+   */
+  async servePanel(options?: PanelOptions): Promise<PanelService> {
+    const service = await servePanel(this, options, (action) => this.status.operatorAction(action));
+    this.panels.add(service);
+    return {
+      url: service.url,
+      token: service.token,
+      close: () => {
+        this.panels.delete(service);
+        return service.close();
+      },
+    };
+  }
+
+  /**
    * The framework's status, plugins and points, as data that prints as tables in the REPL (a summary when
    * longer than a screen) and as JSON-safe data through `JSON.stringify`. Filters narrow it:
    * `report({ failing: true })`, `report({ point: 'billing/checkout' })`, `report({ module: 'billing' })`,
@@ -509,7 +536,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     const { startCount, startTime, terminateReasons, loadErrors } = this.status.record();
     return buildReport(
       this.registry,
-      { startCount, startTime, terminateReasons, loadErrors, pendingFlags: this.registry.pendingFlags() },
+      { startCount, startTime, terminateReasons, loadErrors, pendingFlags: this.registry.pendingFlags(), operatorActions: this.status.operatorActions() },
       options,
       () => this.nodeRows(),
     );

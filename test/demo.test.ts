@@ -11,6 +11,7 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/plugin_demo_point1_Plugin\s+plugin_demo\s+local\s+enable\s+2\s+0/);
     expect(stdout).toMatch(/plugin_demo_point1_Plugin\s+plugin2\s+local\s+enable\s+0\s+2/);
     expect(stdout).toMatch(/plugin2 plugin_demo_point1_Plugin #2 at \S+: Error \[EBADMATCH\]: badmatch/);
+    expect(stdout).toMatch(/^web panel: http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{16,}$/m);
     expect(stdout).toContain('pipe(calc, run, 5) -> 11');
     expect(stdout).toContain('pipe(calc, run, 500) -> too large');
     expect(stdout).toContain('increment is held by double');

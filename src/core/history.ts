@@ -56,3 +56,20 @@ export interface LoadError {
   message: string;
   at: Date;
 }
+
+/** How many operator actions (panel clicks, say) the framework keeps. */
+export const ACTIONS_KEPT = 50;
+
+/**
+ * One state-changing action an operator took through a tool (the web panel): `source` names the tool,
+ * `action` the call (`disablePlugin`, `health`), `target` what it was applied to, `outcome` what came of
+ * it (`applied`, `pending`, `healthy`, or the error's message).
+ */
+export interface OperatorAction {
+  n: number;
+  source: string;
+  action: string;
+  target: string;
+  outcome: string;
+  at: Date;
+}

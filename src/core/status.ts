@@ -3,7 +3,7 @@
  * when last, its terminate reasons and its load errors, both bounded. It outlives restarts of the
  * framework, and a state file can hand it over from an earlier process.
  */
-import { LOAD_ERRORS_KEPT, Ring, TERMINATES_KEPT, type LoadError, type TerminateReason } from './history.js';
+import { ACTIONS_KEPT, LOAD_ERRORS_KEPT, Ring, TERMINATES_KEPT, type LoadError, type OperatorAction, type TerminateReason } from './history.js';
 
 /** The history at one moment, as plain data. */
 export interface StatusRecord {
@@ -20,6 +20,9 @@ export class FrameworkStatus {
   private terminateCount = 0;
   private terminateReasons = new Ring<TerminateReason>(TERMINATES_KEPT);
   private loadErrors = new Ring<LoadError>(LOAD_ERRORS_KEPT);
+  /** Operator actions of this process (not kept in a state file). */
+  private readonly actions = new Ring<OperatorAction>(ACTIONS_KEPT);
+  private actionCount = 0;
 
   /** Counts a start, now. */
   started(): void {
@@ -38,6 +41,18 @@ export class FrameworkStatus {
     for (const key of ['module', 'file', 'export'] as const) if (entry[key] === undefined) delete entry[key];
     this.loadErrors.push(entry);
     return entry;
+  }
+
+  /** Records an operator action, now; returns the entry kept. */
+  operatorAction(action: Omit<OperatorAction, 'n' | 'at'>): OperatorAction {
+    const entry: OperatorAction = { n: ++this.actionCount, ...action, at: new Date() };
+    this.actions.push(entry);
+    return entry;
+  }
+
+  /** The operator actions kept, oldest first. */
+  operatorActions(): OperatorAction[] {
+    return this.actions.toArray();
   }
 
   /** Takes over the history of an earlier process (older entries first, then this process's). */

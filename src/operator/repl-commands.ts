@@ -1,6 +1,6 @@
 /**
- * The REPL's own commands, listed by `.help` with their arguments: `.report`, `.enable`, `.disable` and
- * `.health`. Also the sentence that says what a flag call did (a pending flag included), and completion
+ * The REPL's own commands, listed by `.help` with their arguments: `.report`, `.enable`, `.disable`,
+ * `.health` and `.panel`. Also the sentence that says what a flag call did (a pending flag included), and completion
  * of module and point names after the commands.
  */
 import { inspect } from 'node:util';
@@ -16,6 +16,8 @@ export interface CommandTarget {
   enablePoint(module: string, point: string): FlagOutcome;
   disablePoint(module: string, point: string): FlagOutcome;
   health(module?: string, point?: string): Promise<HealthReport>;
+  /** Starts a web panel (the extension's own `servePanel`, which lives a floor above the REPL). */
+  servePanel(options?: { port?: number }): Promise<{ readonly url: string }>;
 }
 
 /** The module, point and plugin-module names the extension knows, with who serves what. */
@@ -28,6 +30,7 @@ export interface KnownNames {
 
 const FLAG_ARGS = '[PLUGIN] MODULE POINT';
 const HEALTH_ARGS = '[MODULE [POINT]]';
+const PANEL_ARGS = '[PORT]';
 
 /**
  * What a flag call did, in words; `plugin` is null for a point's flag. A pending flag says that nothing
@@ -109,6 +112,16 @@ export function defineCommands(repl: REPLServer, target: CommandTarget, color: b
       const args = words(text);
       if (args.length > 2) return say(`usage: .health ${HEALTH_ARGS}`);
       say(healthText(await target.health(args[0], args[1])));
+    }),
+  });
+  repl.defineCommand('panel', {
+    help: `Start the web panel on 127.0.0.1 (a free port unless given) and print its address, token included: .panel ${PANEL_ARGS}`,
+    action: guarded(async (text) => {
+      const args = words(text);
+      const port = args.length === 1 && /^\d{1,5}$/.test(args[0]!) ? Number(args[0]) : undefined;
+      if (args.length > 1 || (args.length === 1 && port === undefined)) return say(`usage: .panel ${PANEL_ARGS}`);
+      const panel = await target.servePanel(port === undefined ? {} : { port });
+      say(`panel: ${panel.url}\n(open it in a browser on this machine; stop() or the host's exit closes it)`);
     }),
   });
 }

@@ -2,7 +2,7 @@
  * The shapes of `report()`'s data: the origin's status, plugins and points tables as plain rows. Both the
  * report and its text rendering read these; neither imports the other's code for them.
  */
-import type { LoadError, TerminateReason } from '../core/history.js';
+import type { LoadError, OperatorAction, TerminateReason } from '../core/history.js';
 import type { PluginProfile } from '../calls/slot.js';
 import type { PendingFlag } from '../core/types.js';
 import type { NodeRow } from '../nodes/node.js';
@@ -45,6 +45,8 @@ export interface ReportStatus {
   loadErrors: LoadError[];
   /** Flags kept for plugins and points that are not registered now (a typo in a flag call shows here). */
   pendingFlags: PendingFlag[];
+  /** The last state-changing actions taken through the web panel (`source: 'panel'`), oldest first. */
+  operatorActions?: OperatorAction[];
 }
 
 /** The three tables of a report. */
