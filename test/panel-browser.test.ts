@@ -2,7 +2,9 @@
  * The web panel in a real Chromium (Debian's `chromium`, driven by playwright-core): sign-in through the
  * URL's fragment, the demo's plugins on the page, a click that changes `ext.report()`, a flag set from
  * code that changes the page, a sparkline of calls, inert XSS attempts, 401 without the cookie and 403 for a cross-origin POST.
- * The tests write the screenshots docs/panel-light.png and docs/panel-dark.png that the README shows.
+ * The tests take the screenshots the README shows: into docs/ (panel-light.png, panel-dark.png,
+ * panel-filtered.png) when EXTPOINT_SCREENSHOTS=1 is set, otherwise into a temp folder, so a test run
+ * leaves the committed pictures alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,9 @@ import { createExtension, type Extension, type PanelService } from '../src/index
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(import.meta.dirname, '..');
+/** Where screenshots go: docs/ when asked for, else a temp folder removed at the end. */
+const SHOTS = process.env.EXTPOINT_SCREENSHOTS === '1' ? join(ROOT, 'docs') : mkdtempSync(join(tmpdir(), 'extpoint-panel-shots-'));
+const shot = (name: string) => join(SHOTS, name);
 /** Generous: the page gets each change within a second, but the machine may be busy. */
 const DEADLINE = 15_000;
 
@@ -62,6 +67,7 @@ afterAll(async () => {
   await context?.close();
   await ext?.stop();
   if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+  if (SHOTS !== join(ROOT, 'docs')) rmSync(SHOTS, { recursive: true, force: true });
 });
 
 describe('the web panel in Chromium', () => {
@@ -87,9 +93,9 @@ describe('the web panel in Chromium', () => {
       clearInterval(storm);
     }
     await page.click('#exits details.exit summary');
-    await page.screenshot({ path: join(ROOT, 'docs/panel-light.png'), fullPage: true });
+    await page.screenshot({ path: shot('panel-light.png'), fullPage: true });
     await page.emulateMedia({ colorScheme: 'dark' });
-    await page.screenshot({ path: join(ROOT, 'docs/panel-dark.png'), fullPage: true });
+    await page.screenshot({ path: shot('panel-dark.png'), fullPage: true });
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
@@ -128,7 +134,7 @@ describe('the web panel in Chromium', () => {
     );
     await page.fill('#filter', 'evil');
     await page.waitForSelector(pluginItem('evil'), { timeout: DEADLINE });
-    await page.screenshot({ path: join(ROOT, 'docs/panel-filtered.png'), fullPage: true });
+    await page.screenshot({ path: shot('panel-filtered.png'), fullPage: true });
     await page.fill('#filter', '');
     expect(await page.evaluate(() => (window as { __pwned?: unknown }).__pwned)).toBeUndefined();
     expect(await page.$$('main img, main script')).toHaveLength(0);
