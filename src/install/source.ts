@@ -90,8 +90,14 @@ export async function archiveBytes(source: Source, maxBytes: number, options: { 
     case 'url':
       return download(source.url, maxBytes, options.ca);
     case 'registry': {
-      // Loaded only for registry installs: pacote is large. Scripts are never run (it only fetches here).
-      const pacote = await import('pacote');
+      // pacote is an optional peer dependency, loaded only for registry installs: it is large. It only
+      // fetches the tarball here; the tarball then goes through the same checks, and no script runs.
+      let pacote: typeof import('pacote');
+      try {
+        pacote = await import('pacote');
+      } catch (err) {
+        throw installError('EBADPACKAGE', `installing "${printable(source.spec)}" from the registry needs the package pacote: npm install pacote`, err);
+      }
       try {
         return await pacote.tarball(source.spec, { ignoreScripts: true });
       } catch (err) {
