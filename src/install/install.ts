@@ -43,6 +43,8 @@ export interface InstallOptions {
   limits?: InstallLimits;
   /** Certificate authorities to trust for https URLs (besides Node's own). */
   ca?: string | Buffer;
+  /** The registry for registry specs. Default npm's configured one (npm_config_registry), else npm's public registry. */
+  registry?: string;
 }
 
 /** What an install did. */
@@ -88,7 +90,7 @@ export async function install(spec: string, options: InstallOptions): Promise<In
   let bytes: Buffer | undefined;
   let integrity: string | null = null;
   if (source.kind !== 'folder') {
-    bytes = await archiveBytes(source, limits.maxBytes, { ca: options.ca });
+    bytes = await archiveBytes(source, limits.maxBytes, { ca: options.ca, registry: options.registry });
     if (options.integrity !== undefined && ssri.checkData(bytes, options.integrity) === false) {
       const got = ssri.fromData(bytes, { algorithms: ['sha512'] }).toString();
       throw installError('EINTEGRITY', `${what} has integrity ${got}, not the expected ${options.integrity}; nothing was installed. Check the source, or the pin`);

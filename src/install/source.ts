@@ -80,7 +80,7 @@ export function checkAllowed(source: Source, allow: string[], pinned: boolean, a
 }
 
 /** The archive's bytes for a tarball, URL or registry source, at most `maxBytes`. */
-export async function archiveBytes(source: Source, maxBytes: number, options: { ca?: string | Buffer }): Promise<Buffer> {
+export async function archiveBytes(source: Source, maxBytes: number, options: { ca?: string | Buffer; registry?: string }): Promise<Buffer> {
   switch (source.kind) {
     case 'tarball': {
       const size = (await stat(source.path)).size;
@@ -94,13 +94,23 @@ export async function archiveBytes(source: Source, maxBytes: number, options: { 
       // fetches the tarball here; the tarball then goes through the same checks, and no script runs.
       let pacote: typeof import('pacote');
       try {
-        pacote = await import('pacote');
+        const mod = (await import('pacote')) as typeof import('pacote') & { default?: typeof import('pacote') };
+        pacote = mod.default ?? mod; // CommonJS: its functions are on the default export
       } catch (err) {
         throw installError('EBADPACKAGE', `installing "${printable(source.spec)}" from the registry needs the package pacote: npm install pacote`, err);
       }
       try {
-        return await pacote.tarball(source.spec, { ignoreScripts: true });
+        const registry = options.registry ?? process.env.npm_config_registry;
+        const cache = process.env.npm_config_cache;
+        const bytes = await pacote.tarball(source.spec, {
+          ignoreScripts: true,
+          ...(registry === undefined ? {} : { registry }),
+          ...(cache === undefined ? {} : { cache }),
+        });
+        if (bytes.length > maxBytes) throw installError('ETOOLARGE', `${printable(source.spec)} is ${bytes.length} bytes, more than limits.maxBytes (${maxBytes})`);
+        return bytes;
       } catch (err) {
+        if ((err as { code?: string }).code === 'ETOOLARGE') throw err;
         throw installError('EBADPACKAGE', `cannot fetch "${printable(source.spec)}" from the registry (${(err as Error).message}); check the name and version`, err);
       }
     }
