@@ -11,6 +11,7 @@ import type { CallOptions, PipeOptions, PluginResult } from './core/types.js';
 import { PluginFolders } from './modules/folder.js';
 import { FileStore } from './state/file-store.js';
 import { LOAD_GUARD, type LoadGuard } from './modules/load-guard.js';
+import { installedGuard } from './modules/installed.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -108,7 +109,9 @@ export function folderOptions(
   }
   if (pluginDirs === undefined || pluginDirs.length === 0) return null;
   const guard = (options as { [LOAD_GUARD]?: LoadGuard })[LOAD_GUARD];
-  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard });
+  // Installed packages (extpoint/install) are checked against their folder's manifest before they load.
+  const checked = installedGuard(pluginDirs, guard);
+  return new PluginFolders({ ...host, originOf }, { dirs: pluginDirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard: checked });
 }
 
 /** The state store an extension's options ask for, with its flush period, or null; throws a TypeError naming a bad option. */

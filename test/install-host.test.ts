@@ -4,11 +4,11 @@
  * uninstall takes the plugins out of the registry.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExtension, type Extension } from '../src/index.js';
-import { install, listInstalled, uninstall } from '../src/install/index.js';
+import { install, listInstalled, uninstall, MANIFEST } from '../src/install/index.js';
 import { pluginSource, pluginTarball } from './helpers/packages.js';
 
 let base: string;
@@ -117,6 +117,8 @@ describe('install into a running host', () => {
     expect(await readFile(join(dir, 'audit-plugin', 'audit.cjs'), 'utf8')).toBe(pluginSource('v1'));
     await until(e, () => e.report().plugins.some((p) => p.module === 'audit'));
     expect(await calls.stop()).toEqual(['["v1"]']);
+    // The restored files match the restored manifest: no refusal on the way back.
+    expect(e.report().status.loadErrors.filter((l) => /was changed/.test(l.message))).toEqual([]);
     expect((await listInstalled({ dir })).map((p) => p.version)).toEqual(['1.0.0']);
     expect((await readdir(dir)).filter((n) => n.startsWith('.extpoint-staging'))).toEqual([]);
   });
@@ -132,6 +134,33 @@ describe('install into a running host', () => {
     }
     expect(failure?.code).toBe('ELOADFAILED');
     expect(failure?.message).toMatch(/bad-plugin@1\.0\.0 failed to load, so it was removed.*\n.*boom at load/);
-    expect((await readdir(dir)).sort()).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual([MANIFEST]);
+    expect(await listInstalled({ dir })).toEqual([]);
+  });
+});
+
+describe('installed packages checked at start', () => {
+  it('refuses a package whose files changed behind the installer\'s back, and loads the untouched ones', async () => {
+    const audit = await pluginTarball(base, 'audit-plugin', '1.0.0', 'audit', pluginSource('audit'));
+    const tax = await pluginTarball(base, 'tax-plugin', '1.0.0', 'tax', pluginSource('tax', 'q'));
+    const extra = await pluginTarball(base, 'extra-plugin', '1.0.0', 'extra', pluginSource('extra', 'r'));
+    for (const p of [audit, tax, extra]) await install(p.file, { dir, allow });
+    await appendFile(join(dir, 'audit-plugin', 'audit.cjs'), 'exports.host_p_Plugin = () => "tampered";\n');
+    await writeFile(join(dir, 'extra-plugin', 'sneaky.cjs'), pluginSource('sneaky', 'r'));
+
+    const e = await host();
+    expect(answers(e)).toEqual([]);
+    expect(e.callPluginsSync('host', 'q').map((r) => r.data)).toEqual(['tax']);
+    expect(e.callPluginsSync('host', 'r').map((r) => r.data)).toEqual([]);
+    const errors = e.report().status.loadErrors.map((l) => `${l.file?.slice(dir.length + 1) ?? ''}: ${l.message}`).sort();
+    expect(errors).toEqual([
+      expect.stringMatching(/^audit-plugin\/audit\.cjs: installed package audit-plugin@1\.0\.0 was changed since it was installed \(audit\.cjs changed\).*install it again/),
+      expect.stringMatching(/^extra-plugin\/extra\.cjs: installed package extra-plugin@1\.0\.0 was changed .*\(sneaky\.cjs was added\)|^extra-plugin\/extra\.cjs: .*sneaky\.cjs/),
+      expect.stringMatching(/^extra-plugin\/sneaky\.cjs: installed package extra-plugin@1\.0\.0 was changed .*sneaky\.cjs was added/),
+    ]);
+
+    // Installing it again (forced: same version) puts back what the manifest records, and the host loads it.
+    await install(audit.file, { dir, allow, force: true, extension: e });
+    expect(answers(e)).toEqual(['audit']);
   });
 });

@@ -134,23 +134,6 @@ export async function install(spec: string, options: InstallOptions): Promise<In
         if (problems.length > 0) throw loadFailed(pkg.name, pkg.version, problems, 'nothing was changed');
       }
 
-      // The switch: the old folder into staging, the new one into place; each a rename.
-      const old = join(staging, 'old');
-      const plugins = pkg.plugins.map((p) => nativePath(target, p));
-      const wait = options.extension === undefined ? undefined : awaitLoads(options.extension, target, plugins, options.loadDeadlineMs ?? DEFAULT_LOAD_DEADLINE_MS);
-      if (exists) await rename(target, old);
-      try {
-        await rename(staged, target);
-      } catch (err) {
-        if (exists) await rename(old, target); // never leave the old version in staging, which is removed
-        throw err;
-      }
-      const problems = wait === undefined ? [] : await wait();
-      if (problems.length > 0) {
-        await rename(target, join(staging, 'failed'));
-        if (exists) await rename(old, target);
-        throw loadFailed(pkg.name, pkg.version, problems, exists ? `the previous version ${previous?.version ?? ''} is back in place` : 'it was removed');
-      }
       const installed: InstalledPackage = {
         name: pkg.name,
         version: pkg.version,
@@ -161,7 +144,34 @@ export async function install(spec: string, options: InstallOptions): Promise<In
         plugins: pkg.plugins,
         files: pkg.files,
       };
+      // The manifest first: a host checks installed files against it as they load.
       await writeManifest(dir, { ...manifest, [pkg.name]: installed });
+
+      // The switch: the old folder into staging, the new one into place; each a rename.
+      const old = join(staging, 'old');
+      const plugins = pkg.plugins.map((p) => nativePath(target, p));
+      const wait = options.extension === undefined ? undefined : awaitLoads(options.extension, target, plugins, options.loadDeadlineMs ?? DEFAULT_LOAD_DEADLINE_MS);
+      // Going back, the manifest goes back before the old files do, so that a host verifies them against it.
+      try {
+        if (exists) await rename(target, old);
+        try {
+          await rename(staged, target);
+        } catch (err) {
+          await writeManifest(dir, manifest);
+          if (exists) await rename(old, target); // never leave the old version in staging, which is removed
+          throw err;
+        }
+      } catch (err) {
+        await writeManifest(dir, manifest);
+        throw err;
+      }
+      const problems = wait === undefined ? [] : await wait();
+      if (problems.length > 0) {
+        await rename(target, join(staging, 'failed'));
+        await writeManifest(dir, manifest);
+        if (exists) await rename(old, target);
+        throw loadFailed(pkg.name, pkg.version, problems, exists ? `the previous version ${previous?.version ?? ''} is back in place` : 'it was removed');
+      }
       return { installed, replaced: previous?.version ?? null };
     } finally {
       await rm(staging, { recursive: true, force: true });
