@@ -71,6 +71,10 @@ describe('https tarball URLs', () => {
     });
     // Without trusting the certificate, the fetch fails.
     await expect(install(spec, { dir, allow: [`${url}/pkgs/`], integrity })).rejects.toMatchObject({ message: expect.stringMatching(/self-signed|certificate/) });
+    // A prefix allows its own origin and path only: not a host that merely starts with the same text.
+    const port = new URL(url).port;
+    await expect(install(spec, { dir, allow: [`https://127.0.0.1:${port.slice(0, -1)}`], ca: tls.cert, integrity })).rejects.toMatchObject({ code: 'ENOTALLOWED' });
+    await expect(install(spec, { dir, allow: [`${url}/pk`], ca: tls.cert, integrity })).rejects.toMatchObject({ code: 'ENOTALLOWED' });
     expect(requests).toEqual([]);
     expect(await readdir(dir)).toEqual([]);
 

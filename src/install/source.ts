@@ -56,7 +56,7 @@ export async function classify(spec: string): Promise<Source> {
 export function checkAllowed(source: Source, allow: string[], pinned: boolean, allowUnpinned: boolean): void {
   let allowed: boolean;
   if (source.kind === 'registry') allowed = allow.includes('registry');
-  else if (source.kind === 'url') allowed = allow.some((a) => a.startsWith('https://') && source.url.startsWith(a));
+  else if (source.kind === 'url') allowed = allow.some((a) => a.startsWith('https://') && urlUnder(source.url, a));
   else {
     allowed = allow.some((a) => {
       if (!a.startsWith('file:')) return false;
@@ -77,6 +77,25 @@ export function checkAllowed(source: Source, allow: string[], pinned: boolean, a
         `(option integrity, e.g. from npm view PKG dist.integrity), or --allow-unpinned (option allowUnpinned) to accept it unchecked`,
     );
   }
+}
+
+/**
+ * True when `url` is below the allowed prefix `prefix`: the same origin (scheme, host and port, so that
+ * "https://example.com" does not allow "https://example.com.evil.org"), and a path that starts with the
+ * prefix's path.
+ */
+function urlUnder(url: string, prefix: string): boolean {
+  let u: URL;
+  let p: URL;
+  try {
+    u = new URL(url);
+    p = new URL(prefix);
+  } catch {
+    return false;
+  }
+  if (u.origin !== p.origin || u.username !== '' || u.password !== '') return false;
+  const base = p.pathname.endsWith('/') ? p.pathname : `${p.pathname}/`;
+  return p.pathname === '/' || u.pathname === p.pathname || u.pathname.startsWith(base);
 }
 
 /** The archive's bytes for a tarball, URL or registry source, at most `maxBytes`. */
