@@ -83,6 +83,8 @@ function judge(goal, medians) {
     const base = medians.get(goal.against);
     measured = value === undefined || base === undefined ? null : value / base;
   } else measured = value ?? null;
+  // Judged on the figure shown, so that a value next to the limit never reads as met and not met at once.
+  measured = round(measured);
   const met = measured !== null && (goal.op === '<' ? measured < goal.limit : measured <= goal.limit);
   const unit = goal.against !== undefined ? 'x' : ` ${goal.unit}`;
   return {
@@ -90,12 +92,12 @@ function judge(goal, medians) {
     variant: goal.variant,
     against: goal.against ?? null,
     kind: goal.against !== undefined ? 'ratio' : 'absolute',
-    measured: round(measured),
+    measured,
     limit: goal.limit,
     op: goal.op,
     unit: goal.against !== undefined ? 'x' : goal.unit,
     met,
-    line: `${met ? '[met]    ' : '[NOT MET]'} ${goal.text}: ${round(measured)}${unit} (goal: ${limitText}${unit})`,
+    line: `${met ? '[met]    ' : '[NOT MET]'} ${goal.text}: ${measured}${unit} (goal: ${limitText}${unit})`,
   };
 }
 

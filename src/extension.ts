@@ -13,6 +13,9 @@ import { buildReport, type Report } from './operator/report.js';
 import type { ReportOptions } from './operator/report-filter.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
 import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
+import { isPoint, type CallParams, type IsPipePoint, type NotAPipePoint, type PipeResult, type PluginReturn } from './core/points.js';
+import type { Point, SyncParams, TypedPipeOptions, TypedPointHandle } from './core/points.js';
+import type { DeclaredPoint, NamedCallParams, NamedPipeResult, NamedReturn, NamedState, NamedSyncParams } from './core/points.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import type { PluginFolders } from './modules/folder.js';
 import { LoadedModules } from './modules/loaded-modules.js';
@@ -241,12 +244,16 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   /**
    * Calls every enabled plugin of `module`'s `point` with `args`, in order, in the caller's context.
    * A plugin that throws yields `EXIT` with what it threw; one that returns a promise yields `EXIT`
-   * with an `EASYNC` error.
+   * with an `EASYNC` error. A descriptor from `definePoint` may stand for the two names, and a point listed in
+   * `DeclaredPoints` is typed by name too; the argument and the results are then checked against its types.
    *
    * @throws TypeError when `module` or `point` is not a valid name.
    */
-  callPluginsSync<T = unknown>(module: string, point: string, args?: unknown): PluginResult<T>[] {
-    return this.registry.find(module, point).callSync(args) as PluginResult<T>[];
+  callPluginsSync<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): PluginResult<PluginReturn<A, R, S>>[];
+  callPluginsSync<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedSyncParams<M, P>): PluginResult<NamedReturn<M, P, T>>[];
+  callPluginsSync(module: string | Point<unknown>, point?: unknown, args?: unknown): PluginResult[] {
+    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).callSync(point);
+    return this.registry.find(module, point as string).callSync(args);
   }
 
   /**
@@ -254,9 +261,14 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * `parallel`). A plugin that has not settled within `timeoutMs` yields `EXIT` with an `ETIMEOUT` error.
    * Rejects with a TypeError for a bad name or option.
    */
-  callPlugins<T = unknown>(module: string, point: string, args?: unknown, opts?: CallOptions): Promise<PluginResult<T>[]> {
+  callPlugins<A, R, S>(point: Point<A, R, S>, ...params: CallParams<A>): Promise<PluginResult<PluginReturn<A, R, S>>[]>;
+  callPlugins<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedCallParams<M, P>): Promise<PluginResult<NamedReturn<M, P, T>>[]>;
+  callPlugins(module: string | Point<unknown>, point?: unknown, args?: unknown, opts?: unknown): Promise<PluginResult[]> {
     try {
-      return this.registry.find(module, point).call(args, opts) as Promise<PluginResult<T>[]>;
+      if (typeof module !== 'string' && isPoint(module)) {
+        return this.registry.find(module.module, module.point).call(point, args as CallOptions | undefined);
+      }
+      return this.registry.find(module, point as string).call(args, opts as CallOptions | undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -266,8 +278,11 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * Runs the point's plugins like `callPluginsSync` but returns nothing: for event-style points. Counters
    * and exit reasons stay exact.
    */
-  notify(module: string, point: string, args?: unknown): void {
-    this.registry.find(module, point).notify(args);
+  notify<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): void;
+  notify<M extends string, P extends string>(module: M, point: P, ...params: NamedSyncParams<M, P>): void;
+  notify(module: string | Point<unknown>, point?: unknown, args?: unknown): void {
+    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).notify(point);
+    this.registry.find(module, point as string).notify(args);
   }
 
   /**
@@ -275,16 +290,40 @@ export class Extension extends EventEmitter<ExtensionEvents> {
    * `halt(value)` stops the chain with `value`. If a plugin throws, rejects or times out, the original
    * input comes back. A disabled point or one without plugins returns the input.
    */
-  pipe<T = unknown>(module: string, point: string, state: T, opts?: PipeOptions): Promise<T> {
+  pipe<A, R, S, Private extends object = {}>(
+    point: Point<A, R, S>,
+    state: IsPipePoint<A, R, S> extends true ? S : NotAPipePoint,
+    opts?: TypedPipeOptions<Private>,
+  ): Promise<PipeResult<S, Private>>;
+  pipe<T = unknown, M extends string = string, P extends string = string, Private extends object = {}>(
+    module: M,
+    point: P,
+    state: NamedState<M, P, T>,
+    opts?: TypedPipeOptions<Private>,
+  ): Promise<NamedPipeResult<M, P, T, Private>>;
+  pipe(module: string | Point<unknown>, point: unknown, state?: unknown, opts?: unknown): Promise<unknown> {
     try {
-      return this.registry.find(module, point).pipe(state, opts) as Promise<T>;
+      if (typeof module !== 'string' && isPoint(module)) {
+        return this.registry.find(module.module, module.point).pipe(point, state as PipeOptions | undefined);
+      }
+      return this.registry.find(module, point as string).pipe(state, opts as PipeOptions | undefined);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the report. */
-  point(module: string, point: string): PointHandle {
+  /**
+   * A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the
+   * report. Given a descriptor from `definePoint` (or the names of a point in `DeclaredPoints`), the
+   * handle's calls are typed by it.
+   */
+  point<A, R, S>(point: Point<A, R, S>): TypedPointHandle<A, R, S>;
+  point<M extends string, P extends string>(
+    module: M,
+    point: P,
+  ): DeclaredPoint<M, P> extends Point<infer A, infer R, infer S> ? TypedPointHandle<A, R, S> : PointHandle;
+  point(moduleOrPoint: string | Point<unknown>, name?: string): PointHandle {
+    const [module, point] = isPoint(moduleOrPoint) ? [moduleOrPoint.module, moduleOrPoint.point] : [moduleOrPoint, name as string];
     const p = this.registry.pin(module, point);
     return Object.freeze({
       module,

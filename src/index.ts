@@ -24,7 +24,23 @@ export type { ReplService } from './operator/repl-server.js';
 export { StateError, type StateStore } from './state/store.js';
 export type { StateSnapshot } from './state/snapshot.js';
 export { halt, HALT, type Halt } from './core/halt.js';
+export {
+  ExtpointError,
+  isExtpointError,
+  ERROR_CODES,
+  ETIMEOUT,
+  EASYNC,
+  EUNKNOWN,
+  ESTATECORRUPT,
+  ESTATELOCKED,
+  ESTATEPERM,
+  ESTATEIO,
+  type ExtpointErrorCode,
+} from './core/errors.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';
+export { definePoint } from './core/points.js';
+export type { Point, DeclaredPoints, DeclaredPoint, TypedPointHandle, PluginFor, PluginReturn, IsPipePoint, NotAPipePoint, PipeResult, TypedPipeOptions, Awaitable } from './core/points.js';
+export type { Priority } from './core/plugin-checks.js';
 export { extensionName, pluginName, parseExportName } from './core/naming.js';
 
 /** Makes an independent instance: its own registry, flags, counters and history. */

@@ -40,6 +40,7 @@ describe('priority and dependency order', () => {
       ['h_s_Plugin', expect.stringMatching(/depends "other": depends is an array/)],
       ['h_t_Plugin', expect.stringMatching(/depends on "bad name"/)],
     ]);
+    // @ts-expect-error a literal priority out of range does not compile either; this checks the run-time refusal
     expect(() => definePlugin(() => 1, { priority: -1 })).toThrow(/priority -1/);
   });
 });

@@ -10,6 +10,7 @@ import { assertCallNames, describe } from '../core/naming.js';
 import { errorText } from '../core/declarations.js';
 import { isThenable } from './target.js';
 import { follow } from './outcome.js';
+import { EUNKNOWN, ExtpointError } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 
 /** What a health check reads of the registry: its points and each module's probe. */
@@ -77,9 +78,7 @@ export const DEFAULT_HEALTH_TIMEOUT_MS = 1000;
 
 /** The error for a module or point the registry does not know: never reported healthy. */
 function unknown(what: string, why: string): Error {
-  return Object.assign(new Error(`extpoint: health(${what}): ${why}; check the name (health() with no arguments checks every point)`), {
-    code: 'EUNKNOWN',
-  });
+  return new ExtpointError(EUNKNOWN, `extpoint: health(${what}): ${why}; check the name (health() with no arguments checks every point)`);
 }
 
 function choosePoints(registry: HealthSource, module?: string, point?: string): PointState[] {

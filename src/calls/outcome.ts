@@ -10,6 +10,7 @@
  * its plugin's EXIT, never a throw out of the caller.
  */
 import type { PluginSlot } from './slot.js';
+import { ETIMEOUT, ExtpointError } from '../core/errors.js';
 
 /** The `then` of native promises (and of subclasses that keep it). */
 export const nativeThen = Promise.prototype.then;
@@ -110,10 +111,7 @@ function resolveWith(from: unknown, v: unknown, onValue: OnValue, onReason: OnRe
 }
 
 export function timeoutError(slot: PluginSlot, ms: number): Error {
-  return Object.assign(
-    new Error(`plugin ${slot.info.module}.${slot.info.fn} did not settle within ${ms} ms`),
-    { code: 'ETIMEOUT' },
-  );
+  return new ExtpointError(ETIMEOUT, `plugin ${slot.info.module}.${slot.info.fn} did not settle within ${ms} ms`);
 }
 
 /**

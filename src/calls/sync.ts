@@ -7,6 +7,7 @@ import type { PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot, Tally } from './slot.js';
 import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
 import { follow } from './outcome.js';
+import { EASYNC, ExtpointError } from '../core/errors.js';
 
 /** A thenable handed to a sync caller: an `EASYNC` exit, and its outcome silenced. */
 function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResult {
@@ -15,12 +16,10 @@ function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResul
   } catch {
     // a thenable whose then throws has nothing left to silence
   }
-  const err = Object.assign(
-    new Error(
-      `plugin ${slot.info.module}.${slot.info.fn} returned a promise to a synchronous call; ` +
-        'call the point with callPlugins (or point().call) to await async plugins',
-    ),
-    { code: 'EASYNC' },
+  const err = new ExtpointError(
+    EASYNC,
+    `plugin ${slot.info.module}.${slot.info.fn} returned a promise to a synchronous call; ` +
+      'call the point with callPlugins (or point().call) to await async plugins',
   );
   return slot.fail(err);
 }

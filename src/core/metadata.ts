@@ -5,6 +5,8 @@
  */
 import { describe, isModuleName } from './naming.js';
 import { checkOptions } from './options.js';
+import { isPoint, type Point, type PluginFor } from './points.js';
+import type { CheckedOptions } from './plugin-checks.js';
 
 export const DEFAULT_PRIORITY = 100;
 /** The most modules one plugin may depend on. */
@@ -63,15 +65,30 @@ export function readPluginMeta(fn: Function, exportName: string): PluginMeta | s
 
 /**
  * Attaches metadata to a plugin function, checked and typed; plain properties on the function work
- * the same without importing extpoint.
+ * the same without importing extpoint. Given a point from `definePoint` first, the function is checked
+ * against the point's types. A literal `priority` outside 0..100, or a literal `depends` entry that is not a
+ * module name, fails to compile; every value is checked again at run time.
  *
  * @example
  * export const billing_checkout_Plugin = definePlugin((order) => audit(order), { priority: 10, depends: ['ledger'] });
+ * export const billing_checkout_Plugin = definePlugin(checkout, (order) => receiptFor(order), { priority: 10 });
+ *
+ * @throws TypeError when `fn` is not a function or an option is bad.
  */
-export function definePlugin<F extends (args: any) => unknown>(fn: F, options: PluginOptions = {}): F & PluginOptions {
+export function definePlugin<A, R, S, F extends PluginFor<A, R, S>, const O extends PluginOptions = {}>(
+  point: Point<A, R, S>,
+  fn: F,
+  options?: CheckedOptions<O>,
+): F & PluginOptions;
+export function definePlugin<F extends (args: any) => unknown, const O extends PluginOptions = {}>(
+  fn: F,
+  options?: CheckedOptions<O>,
+): F & PluginOptions;
+export function definePlugin(first: unknown, second?: unknown, third?: unknown): Function & PluginOptions {
+  const [fn, options] = isPoint(first) ? [second, third] : [first, second];
   if (typeof fn !== 'function') throw new TypeError(`extpoint: definePlugin needs a function, not ${describe(fn)}`);
-  checkOptions('definePlugin options', options, ['priority', 'depends']);
-  const target = Object.assign(fn, options);
+  if (options !== undefined) checkOptions('definePlugin options', options, ['priority', 'depends']);
+  const target = Object.assign(fn, options as PluginOptions | undefined);
   const checked = readPluginMeta(target, fn.name || 'plugin');
   if (typeof checked === 'string') throw new TypeError(`extpoint: ${checked}`);
   return target;

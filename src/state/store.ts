@@ -5,6 +5,7 @@
  * (a NATS key-value bucket, say) backs the same interface.
  */
 import type { StateSnapshot } from './snapshot.js';
+import { ExtpointError, type ESTATECORRUPT, type ESTATEIO, type ESTATELOCKED, type ESTATEPERM } from '../core/errors.js';
 
 export interface StateStore {
   /** Where the state lives, for messages: a file path, a bucket name. */
@@ -22,13 +23,13 @@ export interface StateStore {
   close(): void;
 }
 
-/** An error of the state layer, with a `code` a program can test. */
-export class StateError extends Error {
-  constructor(
-    readonly code: 'ESTATECORRUPT' | 'ESTATELOCKED' | 'ESTATEPERM' | 'ESTATEIO',
-    message: string,
-  ) {
-    super(message);
+/** An error of the state layer, with a `code` a program can test; an `ExtpointError` too. */
+export class StateError extends ExtpointError<StateErrorCode> {
+  constructor(code: StateErrorCode, message: string) {
+    super(code, message);
     this.name = 'StateError';
   }
 }
+
+/** The codes of the state layer's errors. */
+export type StateErrorCode = typeof ESTATECORRUPT | typeof ESTATELOCKED | typeof ESTATEPERM | typeof ESTATEIO;
