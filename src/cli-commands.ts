@@ -1,6 +1,7 @@
 /**
  * The subcommands of `extpoint`: `report`, `check`, `repl`, `attach` and `state`, each with its usage text,
  * its options and what it runs, and the helpers they share. `cli.ts` parses the command line and picks one.
+ * The installer's `install`, `uninstall` and `installed` are in cli-install.ts.
  */
 import type { ParseArgsConfig } from 'node:util';
 import { stat } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { attach } from './operator/attach.js';
 import { reportOfSnapshot } from './operator/state-report.js';
 import { FileStore } from './state/file-store.js';
 import { checkFolders, type CheckResult } from './check.js';
+import { installCommands } from './cli-install.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -214,6 +216,8 @@ Exit status: 0 printed, 1 the file is missing or cannot be used, 2 usage error.
       return EXIT_OK;
     },
   },
+
+  ...installCommands({ usageError: (message) => new UsageError(message), folders }),
 };
 
 /** Breaks `text` into lines of at most `width` characters, at spaces. */

@@ -18,6 +18,9 @@ Commands:
   repl [--plugins DIR ...]              a REPL with the extension and its calls in scope
   attach SOCKET                         a REPL inside a running host that called serveRepl(SOCKET)
   state FILE [--json]                   print a state file (createExtension's stateFile) as a report
+  install SPEC --dir DIR --allow SRC    install or upgrade a plugin package (.tgz, folder, registry, https)
+  uninstall NAME --dir DIR              remove an installed plugin package
+  installed --dir DIR                   list the installed plugin packages
   help [COMMAND]                        this help, or a command's
 
 Options:

@@ -14,6 +14,7 @@ import { LOAD_GUARD, type LoadGuard } from './modules/load-guard.js';
 import { isNodeDir, nodeSettings, type NodeDirOptions } from './nodes/options.js';
 import type { NodeEvent } from './nodes/node.js';
 import type { WorkerNodeSettings } from './nodes/worker-node.js';
+import { installedGuard } from './modules/installed.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -119,7 +120,9 @@ export function folderOptions(
   const dirs = pluginDirs?.filter((d): d is string => typeof d === 'string') ?? [];
   if (dirs.length === 0) return null;
   const guard = (options as { [LOAD_GUARD]?: LoadGuard })[LOAD_GUARD];
-  return new PluginFolders({ ...host, originOf }, { dirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard });
+  // Installed packages (extpoint/install) are checked against their folder's manifest before they load.
+  const checked = installedGuard(dirs, guard);
+  return new PluginFolders({ ...host, originOf }, { dirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard: checked });
 }
 
 /** The worker nodes the `pluginDirs` entries ask for (checked; call after `folderOptions`). */

@@ -18,7 +18,10 @@ export const LOAD_GUARD: unique symbol = Symbol('extpoint.loadGuard');
 export function guardedLoad(loader: Loader, guard: LoadGuard | undefined, file: string): LoadResult {
   if (guard === undefined) return loader.load(file);
   const refused = guard.loading(file);
-  if (refused !== null) return { ok: false, message: refused, file, touched: new Set() };
+  if (refused !== null) {
+    loader.noteRefused(file);
+    return { ok: false, message: refused, file, touched: new Set() };
+  }
   try {
     return loader.load(file);
   } finally {

@@ -14,7 +14,7 @@
  * packages, Node's built-ins, files outside the folders) goes to Node's own `require` for that file.
  */
 import { createRequire } from 'node:module';
-import { openSync, fstatSync, readFileSync, readSync, closeSync, type Stats } from 'node:fs';
+import { openSync, fstatSync, readFileSync, readSync, statSync, closeSync, type Stats } from 'node:fs';
 import { hash as digest } from 'node:crypto';
 import { dirname, isAbsolute } from 'node:path';
 import { FormatOracle, isModuleSyntaxError } from './module-format.js';
@@ -111,6 +111,20 @@ export class Loader {
       return hash(readFileSync(file)) === known;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Notes `file` as it is now as read, without running it (a load guard refused it): a scan or a watch
+   * event then takes it up again only once it changes, instead of refusing it anew each time.
+   */
+  noteRefused(file: string): void {
+    try {
+      const bytes = readFileSync(file);
+      this.stamps.set(file, stampOf(statSync(file)));
+      this.hashes.set(file, hash(bytes));
+    } catch {
+      // gone or unreadable: it counts as changed, as any file that could not be read
     }
   }
 
