@@ -4,6 +4,7 @@
  */
 import type { ModuleHost } from './registry/module-host.js';
 import type { ModuleOrigin } from './registry/registry.js';
+import type { ModuleEvent } from './registry/module-installer.js';
 import type { LoadError } from './core/history.js';
 import { describe } from './core/naming.js';
 import { checkOptions } from './core/options.js';
@@ -65,12 +66,7 @@ export function checkExtensionOptions(options: unknown, start: boolean): void {
   checkOptions(start ? 'start options' : 'createExtension options', options, start ? START_KEYS : EXTENSION_KEYS);
 }
 
-/** What `load`, `reload` and `unload` events carry. */
-export interface ModuleEvent {
-  module: string;
-  origin: ModuleOrigin;
-  file?: string;
-}
+export type { ModuleEvent } from './registry/module-installer.js';
 
 /** The events an extension emits; there is deliberately no `error` event, which would crash an unheard host. */
 export interface ExtensionEvents {

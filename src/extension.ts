@@ -2,20 +2,17 @@
  * An extension instance: the registry, the framework's own history, discovery of loaded modules, and the
  * public calls. The process-wide default instance and those made by `createExtension` are the same class.
  */
-import { EventEmitter } from 'node:events';
-import type { ModuleHost } from './registry/module-host.js';
-import { Registry, type ModuleOrigin } from './registry/registry.js';
+import { ExtensionCalls } from './extension-calls.js';
+import { ModuleInstaller } from './registry/module-installer.js';
+import { Registry } from './registry/registry.js';
 import type { LoadError } from './core/history.js';
 import { FrameworkStatus } from './core/status.js';
-import { readExports, declaresAnything, isExportsLike, errorText, type Declarations } from './core/declarations.js';
+import { isExportsLike } from './core/declarations.js';
 import { describe, isModuleName } from './core/naming.js';
 import { buildReport, type Report } from './operator/report.js';
 import type { ReportOptions } from './operator/report-filter.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
-import type { CallOptions, FlagOutcome, PipeOptions, PluginResult } from './core/types.js';
-import { isPoint, type CallParams, type IsPipePoint, type NotAPipePoint, type PipeResult, type PluginReturn } from './core/points.js';
-import type { Point, SyncParams, TypedPipeOptions, TypedPointHandle } from './core/points.js';
-import type { DeclaredPoint, NamedCallParams, NamedPipeResult, NamedReturn, NamedState, NamedSyncParams } from './core/points.js';
+import type { FlagOutcome } from './core/types.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import { servePanel, type PanelService } from './panel/server.js';
 import type { PanelOptions } from './panel/options.js';
@@ -24,27 +21,23 @@ import { LoadedModules } from './modules/loaded-modules.js';
 import { warnIfEsmUnscanned } from './modules/esm-recorder.js';
 import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import { toJson } from './operator/report-json.js';
-import { Nodes, adoptEarlyFlags, remoteDeclarations } from './nodes/nodes.js';
-import type { NodeHost, NodeRow } from './nodes/node.js';
+import type { Nodes } from './nodes/nodes.js';
+import { nodeRows, wireNodes } from './nodes/wiring.js';
 import {
   workerNodeOptions,
   folderOptions,
   checkExtensionOptions,
   stateOptions,
-  type ExtensionEvents,
   type ExtensionOptions,
-  type ModuleEvent,
-  type PointHandle,
   type StartOptions,
 } from './extension-options.js';
 
 export type { ExtensionEvents, ExtensionOptions, ModuleEvent, PointHandle, StartOptions } from './extension-options.js';
 
 /** Convention-based extension points and their plugins. See the README for the whole story. */
-export class Extension extends EventEmitter<ExtensionEvents> {
+export class Extension extends ExtensionCalls {
   /** This instance's node name. */
   readonly node: string;
-  private readonly registry: Registry;
   private readonly scanLoaded: boolean;
   private started = false;
   /** Starts, terminate reasons and load errors: the origin's status table. */
@@ -59,32 +52,29 @@ export class Extension extends EventEmitter<ExtensionEvents> {
   private readonly state: OperatorState | null;
   private stateOpen = false;
 
-  /** The registry operations that module loaders (the plugin folders) use. */
-  private readonly host: ModuleHost;
+  /** What a module's arrival and departure do; the plugin folders and worker nodes use it too. */
+  private readonly installer: ModuleInstaller;
 
   constructor(options: ExtensionOptions = {}) {
-    super();
     checkExtensionOptions(options, false);
     const node = options.node ?? 'local';
     if (typeof node !== 'string' || node.length === 0) {
       throw new TypeError(`extpoint: option node must be a non-empty string, not ${describe(node)}`);
     }
+    super(new Registry(node));
     this.node = node;
     this.scanLoaded = options.scanLoaded ?? true;
-    this.registry = new Registry(node);
-    this.host = {
-      read: (name, exports) => readExports(name, exports),
-      install: (name, decls, origin, file) => this.install(name, decls, origin, file),
-      uninstall: (name) => this.uninstall(name),
+    this.installer = new ModuleInstaller(this.registry, {
+      changed: (kind, event) => this.emit(kind, event),
       loadError: (error) => this.recordLoadError(error),
-    };
-    this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
+    });
+    this.folders = folderOptions(options, this.installer, (name) => this.registry.modules.get(name)?.origin);
     this.nodes = this.makeNodes(options);
     this.loaded = new LoadedModules({
       record: (name) => this.registry.modules.get(name),
       loadedRecords: () => [...this.registry.modules.values()].filter((r) => r.origin === 'loaded'),
-      adopt: (name, exports, file) => this.adopt(name, exports, 'loaded', file),
-      uninstall: (name) => this.uninstall(name),
+      adopt: (name, exports, file) => this.installer.adopt(name, exports, 'loaded', file),
+      uninstall: (name) => this.installer.uninstall(name),
       loadError: (error) => this.recordLoadError(error),
       started: () => this.started,
     });
@@ -112,7 +102,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
             'give pluginDirs either to createExtension or to start, once',
         );
       }
-      this.folders = folderOptions(options, this.host, (name) => this.registry.modules.get(name)?.origin);
+      this.folders = folderOptions(options, this.installer, (name) => this.registry.modules.get(name)?.origin);
       this.nodes = this.makeNodes(options);
     }
     if (this.started) return;
@@ -159,55 +149,18 @@ export class Extension extends EventEmitter<ExtensionEvents> {
 
   /** The worker nodes of `options`, wired to the registry; null when it asks for none. */
   private makeNodes(options: ExtensionOptions): Nodes | null {
-    const settings = workerNodeOptions(options, this.node);
-    if (settings.length === 0) return null;
-    const host: NodeHost = {
-      install: (node, name, plugins, points, problems, health, file) => {
-        const previous = this.registry.modules.get(name);
-        if (previous !== undefined && previous.node !== node) {
-          this.recordLoadError({ module: name, file, message: `module "${name}" of node "${node}" is refused: node "${previous.node}" already has a module of that name` });
-          return false;
-        }
-        const worker = this.nodes?.get(node);
-        if (worker === undefined) return false;
-        if (previous === undefined) adoptEarlyFlags(this.registry, name, plugins, this.node, node);
-        return this.install(name, remoteDeclarations(worker, name, plugins, points, problems, health), 'folder', file, node);
-      },
-      uninstall: (node, name) => {
-        if (this.registry.modules.get(name)?.node === node) this.uninstall(name);
-      },
-      loadError: (node, error) => this.recordLoadError({ ...error, message: `node "${node}": ${error.message}` }),
+    return wireNodes(workerNodeOptions(options, this.node), {
+      registry: this.registry,
+      installer: this.installer,
+      localNode: this.node,
       up: (event) => this.emit('nodeUp', event),
       down: (event) => this.emit('nodeDown', event),
-    };
-    return new Nodes(settings, host);
+    });
   }
 
   /** The node a plugin module runs on: a worker node's when one registered it, else this extension's own. */
   private nodeOf(pluginModule: string): string {
     return this.registry.modules.get(pluginModule)?.node ?? this.node;
-  }
-
-  /** One row per node: this extension's own, then its worker nodes. */
-  private nodeRows(): NodeRow[] {
-    const plugins = new Map<string, number>();
-    let localCalls = 0;
-    for (const record of this.registry.modules.values()) {
-      plugins.set(record.node, (plugins.get(record.node) ?? 0) + record.plugins.length);
-      if (record.node === this.node) for (const slot of record.plugins) localCalls += slot.ok + slot.exit;
-    }
-    const { startTime } = this.status.record();
-    const local: NodeRow = {
-      node: this.node,
-      kind: 'local',
-      status: 'up',
-      plugins: plugins.get(this.node) ?? 0,
-      calls: localCalls,
-      restarts: 0,
-      lastReasons: [],
-      startedAt: startTime,
-    };
-    return [local, ...(this.nodes?.rows((n) => plugins.get(n) ?? 0) ?? [])];
   }
 
   /**
@@ -273,157 +226,16 @@ export class Extension extends EventEmitter<ExtensionEvents> {
     if (!isExportsLike(exports)) {
       throw new TypeError(`extpoint: registerModule("${name}", exports) needs an object of exports, not ${describe(exports)}`);
     }
-    this.adopt(name, exports, 'registered');
+    this.installer.adopt(name, exports, 'registered');
   }
 
   /** Removes a module's points and plugins. Returns false when no module of that name is registered. */
   unregisterModule(name: string): boolean {
-    return this.uninstall(name);
-  }
-
-  /** Reads and installs a module; records why when it cannot. */
-  private adopt(name: string, exports: object, origin: ModuleOrigin, file?: string): 'helper' | 'installed' | 'failed' {
-    let decls: Declarations;
-    try {
-      decls = readExports(name, exports);
-    } catch (err) {
-      this.recordLoadError({ module: name, file, message: `reading the exports of module "${name}" threw: ${errorText(err)}` });
-      return 'failed';
-    }
-    if (origin !== 'registered' && !declaresAnything(decls)) return 'helper';
-    return this.install(name, decls, origin, file) ? 'installed' : 'failed';
-  }
-
-  private install(name: string, decls: Declarations, origin: ModuleOrigin, file?: string, node?: string): boolean {
-    for (const problem of decls.problems) this.recordLoadError({ module: name, file, ...problem });
-    const outcome = this.registry.apply(name, decls, origin, file, node);
-    for (const problem of outcome.problems) this.recordLoadError({ module: name, file, ...problem });
-    if (outcome.refused) return false;
-    const event: ModuleEvent = file === undefined ? { module: name, origin } : { module: name, origin, file };
-    this.emit(outcome.replaced ? 'reload' : 'load', event);
-    return true;
-  }
-
-  private uninstall(name: string): boolean {
-    const record = this.registry.modules.get(name);
-    if (record === undefined || !this.registry.remove(name)) return false;
-    const event: ModuleEvent =
-      record.file === undefined ? { module: name, origin: record.origin } : { module: name, origin: record.origin, file: record.file };
-    this.emit('unload', event);
-    return true;
+    return this.installer.uninstall(name);
   }
 
   private recordLoadError(error: Omit<LoadError, 'at'>): void {
     this.emit('loadError', this.status.loadError(error));
-  }
-
-  // -------------------------------------------------------------------------------------------------
-  // Calls
-
-  /**
-   * Calls every enabled plugin of `module`'s `point` with `args`, in order, in the caller's context.
-   * A plugin that throws yields `EXIT` with what it threw; one that returns a promise yields `EXIT`
-   * with an `EASYNC` error. A descriptor from `definePoint` may stand for the two names, and a point listed in
-   * `DeclaredPoints` is typed by name too; the argument and the results are then checked against its types.
-   *
-   * @throws TypeError when `module` or `point` is not a valid name.
-   */
-  callPluginsSync<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): PluginResult<PluginReturn<A, R, S>>[];
-  callPluginsSync<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedSyncParams<M, P>): PluginResult<NamedReturn<M, P, T>>[];
-  callPluginsSync(module: string | Point<unknown>, point?: unknown, args?: unknown): PluginResult[] {
-    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).callSync(point);
-    return this.registry.find(module, point as string).callSync(args);
-  }
-
-  /**
-   * Calls every enabled plugin of the point and awaits each (one after another, or all at once with
-   * `parallel`). A plugin that has not settled within `timeoutMs` yields `EXIT` with an `ETIMEOUT` error.
-   * Rejects with a TypeError for a bad name or option.
-   */
-  callPlugins<A, R, S>(point: Point<A, R, S>, ...params: CallParams<A>): Promise<PluginResult<PluginReturn<A, R, S>>[]>;
-  callPlugins<T = unknown, M extends string = string, P extends string = string>(module: M, point: P, ...params: NamedCallParams<M, P>): Promise<PluginResult<NamedReturn<M, P, T>>[]>;
-  callPlugins(module: string | Point<unknown>, point?: unknown, args?: unknown, opts?: unknown): Promise<PluginResult[]> {
-    try {
-      if (typeof module !== 'string' && isPoint(module)) {
-        return this.registry.find(module.module, module.point).call(point, args as CallOptions | undefined);
-      }
-      return this.registry.find(module, point as string).call(args, opts as CallOptions | undefined);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /**
-   * Runs the point's plugins like `callPluginsSync` but returns nothing: for event-style points. Counters
-   * and exit reasons stay exact.
-   */
-  notify<A, R, S>(point: Point<A, R, S>, ...params: SyncParams<A>): void;
-  notify<M extends string, P extends string>(module: M, point: P, ...params: NamedSyncParams<M, P>): void;
-  notify(module: string | Point<unknown>, point?: unknown, args?: unknown): void {
-    if (typeof module !== 'string' && isPoint(module)) return this.registry.find(module.module, module.point).notify(point);
-    this.registry.find(module, point as string).notify(args);
-  }
-
-  /**
-   * Threads `state` through the point's plugins: each receives the current state and returns the next;
-   * `halt(value)` stops the chain with `value`. If a plugin throws, rejects or times out, the original
-   * input comes back. A disabled point or one without plugins returns the input.
-   */
-  pipe<A, R, S, Private extends object = {}>(
-    point: Point<A, R, S>,
-    state: IsPipePoint<A, R, S> extends true ? S : NotAPipePoint,
-    opts?: TypedPipeOptions<Private>,
-  ): Promise<PipeResult<S, Private>>;
-  pipe<T = unknown, M extends string = string, P extends string = string, Private extends object = {}>(
-    module: M,
-    point: P,
-    state: NamedState<M, P, T>,
-    opts?: TypedPipeOptions<Private>,
-  ): Promise<NamedPipeResult<M, P, T, Private>>;
-  pipe(module: string | Point<unknown>, point: unknown, state?: unknown, opts?: unknown): Promise<unknown> {
-    try {
-      if (typeof module !== 'string' && isPoint(module)) {
-        return this.registry.find(module.module, module.point).pipe(point, state as PipeOptions | undefined);
-      }
-      return this.registry.find(module, point as string).pipe(state, opts as PipeOptions | undefined);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /**
-   * A handle on a point for hot paths: its calls do no lookup. Creating one does not add the point to the
-   * report. Given a descriptor from `definePoint` (or the names of a point in `DeclaredPoints`), the
-   * handle's calls are typed by it.
-   */
-  point<A, R, S>(point: Point<A, R, S>): TypedPointHandle<A, R, S>;
-  point<M extends string, P extends string>(
-    module: M,
-    point: P,
-  ): DeclaredPoint<M, P> extends Point<infer A, infer R, infer S> ? TypedPointHandle<A, R, S> : PointHandle;
-  point(moduleOrPoint: string | Point<unknown>, name?: string): PointHandle {
-    const [module, point] = isPoint(moduleOrPoint) ? [moduleOrPoint.module, moduleOrPoint.point] : [moduleOrPoint, name as string];
-    const p = this.registry.pin(module, point);
-    return Object.freeze({
-      module,
-      point,
-      call: (args?: unknown, opts?: CallOptions) => {
-        try {
-          return p.call(args, opts);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      },
-      callSync: (args?: unknown) => p.callSync(args),
-      notify: (args?: unknown) => p.notify(args),
-      pipe: (state: unknown, opts?: PipeOptions) => {
-        try {
-          return p.pipe(state, opts);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      },
-    });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -538,7 +350,7 @@ export class Extension extends EventEmitter<ExtensionEvents> {
       this.registry,
       { startCount, startTime, terminateReasons, loadErrors, pendingFlags: this.registry.pendingFlags(), operatorActions: this.status.operatorActions() },
       options,
-      () => this.nodeRows(),
+      () => nodeRows(this.registry, this.node, this.status.record().startTime, this.nodes),
     );
   }
 }
