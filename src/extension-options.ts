@@ -118,7 +118,15 @@ export function folderOptions(
   const guard = (options as { [LOAD_GUARD]?: LoadGuard })[LOAD_GUARD];
   // Installed packages (extpoint/install) are checked against their folder's manifest before they load.
   const checked = installedGuard(dirs, guard);
-  return new PluginFolders({ ...host, originOf }, { dirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard: checked });
+  // The host's operations are bound one by one: a host may be a class instance, whose methods a spread would drop.
+  const folderHost = {
+    read: (name: string, exports: object) => host.read(name, exports),
+    install: (...args: Parameters<ModuleHost['install']>) => host.install(...args),
+    uninstall: (name: string) => host.uninstall(name),
+    loadError: (error: Parameters<ModuleHost['loadError']>[0]) => host.loadError(error),
+    originOf,
+  };
+  return new PluginFolders(folderHost, { dirs, watch: watch ?? true, checkPermissions: checkPermissions ?? true, guard: checked });
 }
 
 /** The worker nodes the `pluginDirs` entries ask for (checked; call after `folderOptions`). */
