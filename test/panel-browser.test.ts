@@ -7,7 +7,7 @@
  * leaves the committed pictures alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -181,6 +181,29 @@ describe('the web panel in Chromium', () => {
       await other.close();
       site.closeAllConnections();
       await new Promise((done) => site.close(done));
+    }
+  });
+
+  it('shows worker nodes, with their status, once the host has one', async () => {
+    // The demo host has no worker node: no nodes section.
+    expect(await page.locator('#nodes-section').isHidden()).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'extpoint-panel-node-'));
+    writeFileSync(join(dir, 'far.cjs'), 'exports.app_hello_Plugin = (a) => "far " + a;\n');
+    const host = createExtension({ scanLoaded: false, pluginDirs: [{ path: dir, node: 'sandbox', isolation: 'worker' }], watch: false });
+    try {
+      await host.start();
+      await host.callPlugins('app', 'hello', 'x');
+      const nodePanel = await host.servePanel();
+      const nodePage = await context.newPage();
+      await nodePage.goto(nodePanel.url);
+      await nodePage.waitForFunction(() => document.querySelector('#nodes')?.textContent?.includes('sandbox (worker) up'), undefined, {
+        timeout: DEADLINE,
+      });
+      expect(await nodePage.locator('#nodes').textContent()).toMatch(/sandbox \(worker\) up · 1 plugins/);
+      await nodePage.close();
+    } finally {
+      await host.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

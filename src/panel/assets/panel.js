@@ -230,6 +230,15 @@ function render() {
   const s = r.status;
   renderStatus();
   const filter = $('filter').value.trim().toLowerCase();
+  // Where plugins run: shown once the host has a worker node (the report carries `nodes` then).
+  $('nodes-section').hidden = !Array.isArray(r.nodes);
+  if (Array.isArray(r.nodes)) {
+    renderList('nodes', r.nodes, 'nodes', (n) => [
+      el('span', 'name', `${n.node} (${n.kind})`),
+      ` ${n.status} · ${n.plugins} plugins · ${n.calls} calls · ${n.restarts} restarts`,
+      ...(n.lastReasons.length > 0 ? [' · last: ', el('span', 'reason', text(n.lastReasons[n.lastReasons.length - 1]))] : []),
+    ]);
+  }
   renderPoints(r, filter);
   renderExits(r, filter);
   renderList('load-errors', s.loadErrors, 'load errors', (e) => [
