@@ -79,7 +79,10 @@ export class Extension extends ExtensionCalls {
       started: () => this.started,
     });
     const state = stateOptions(options, (message) => this.recordLoadError({ file: state?.store.where, message }));
-    const status = () => ({ ...this.status.record(), nodeRestarts: {} });
+    const status = () => ({
+      ...this.status.record(),
+      nodeRestarts: Object.fromEntries((this.nodes?.rows(() => 0) ?? []).map((row) => [row.node, row.restarts])),
+    });
     this.state = state === null ? null : new OperatorState(state.store, this.registry, node, state.flushMs, status, toJson);
   }
 

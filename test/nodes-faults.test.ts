@@ -4,7 +4,7 @@
  * restartNode or a change in its folder. Events are awaited, never slept for.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExtension, ENODEDOWN, isExtpointError, type Extension, type NodeDirOptions, type NodeEvent, type PluginResult } from '../src/index.js';
@@ -25,10 +25,11 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-function make(options: Partial<NodeDirOptions> = {}, watch = false): Extension {
+function make(options: Partial<NodeDirOptions> = {}, watch = false, stateFile?: string): Extension {
   ext = createExtension({
     scanLoaded: false,
     watch,
+    ...(stateFile === undefined ? {} : { stateFile }),
     pluginDirs: [{ path: sandbox, node: 'sandbox', isolation: 'worker', callTimeoutMs: 2000, ...options }],
   });
   return ext;
@@ -74,6 +75,19 @@ describe('worker node faults', () => {
       expect(row.restarts).toBe(1);
       expect(row.lastReasons[0]).toMatch(/callTimeoutMs \(300 ms\)/);
     }));
+
+  it("a state file keeps the node's restart count", async () => {
+    await writeFile(join(sandbox, 'f.mjs'), FAULTS);
+    const stateFile = join(base, 'state.json');
+    const e = make({ callTimeoutMs: 300 }, false, stateFile);
+    await e.start();
+    const up = next(e, 'nodeUp');
+    await e.callPlugins('app', 'spin');
+    await up;
+    await e.stop();
+    ext = null;
+    expect(JSON.parse(await readFile(stateFile, 'utf8')).nodeRestarts).toEqual({ sandbox: 1 });
+  });
 
   it.each([
     ['exit', /exited with code 3/],
