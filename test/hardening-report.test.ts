@@ -307,10 +307,15 @@ describe('the CLI prints control characters escaped', () => {
 /** An SGR sequence (colour, bold): what `--no-color` environments must never get. */
 const SGR = /\u001b\[[\d;]*m/;
 
-/** Runs the CLI on a pseudo-terminal (util-linux `script`), so that its stdout is a TTY. */
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), so that its stdout is a TTY. The variables
+ * Node reads to turn colour off (CI without a known vendor, NODE_DISABLE_COLORS, NO_COLOR) are cleared,
+ * so that the terminal starts as a colour one wherever the tests run; each case sets what it tests.
+ */
 function onTerminal(args: string[], env: NodeJS.ProcessEnv, input = ''): Proc {
   const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
-  return proc('script', ['-qec', command, '/dev/null'], { NO_COLOR: undefined, TERM: 'xterm-256color', ...env }, input);
+  const colourTerminal = { NO_COLOR: undefined, NODE_DISABLE_COLORS: undefined, CI: undefined, TERM: 'xterm-256color' };
+  return proc('script', ['-qec', command, '/dev/null'], { ...colourTerminal, ...env }, input);
 }
 
 describe('colour follows the environment and the terminal', () => {
@@ -327,6 +332,8 @@ describe('colour follows the environment and the terminal', () => {
       [{ TERM: 'dumb' }, false],
       [{ NO_COLOR: '1' }, false],
       [{ FORCE_COLOR: '0' }, false],
+      [{ NODE_DISABLE_COLORS: '1' }, false],
+      [{ CI: 'true' }, false],
     ];
     for (const [env, coloured] of cases) {
       const run = onTerminal(['report', '--plugins', folder], env);
