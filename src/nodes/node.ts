@@ -6,7 +6,7 @@
 import { ExtpointError } from '../core/errors.js';
 
 /** Where a node runs its plugins. */
-export type NodeKind = 'local' | 'worker';
+export type NodeKind = 'local' | 'worker' | 'remote';
 
 /** `up`: answering calls; `restarting`: crashed, a restart is scheduled; `down`: given up on (or stopped). */
 export type NodeStatus = 'up' | 'restarting' | 'down';
