@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
 /** Each folder's floor; a file may import its own floor and those below. Top-level files sit above all. */
-const FLOOR: Record<string, number> = { core: 0, calls: 1, trace: 1, registry: 2, modules: 3, nodes: 3, state: 3, operator: 4, panel: 4, install: 4 };
+const FLOOR: Record<string, number> = { core: 0, calls: 1, trace: 1, cluster: 1, registry: 2, modules: 3, nodes: 3, state: 3, operator: 4, panel: 4, install: 4 };
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
