@@ -16,6 +16,7 @@ import { isNodeDir, nodeSettings, type NodeDirOptions } from './nodes/options.js
 import type { NodeEvent } from './nodes/node.js';
 import type { WorkerNodeSettings } from './nodes/worker-node.js';
 import { installedGuard } from './modules/installed.js';
+import type { ClusterOptions } from './cluster/settings.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -53,13 +54,19 @@ export interface ExtensionOptions {
    * `'backup'` moves it aside as `<file>.corrupt-<time>`, records a load error, and starts fresh. Default `'reject'`.
    */
   onCorruptState?: 'reject' | 'backup';
+  /**
+   * Joins a NATS cluster: `start()` connects (and `stop()` closes), and flags are replicated through the
+   * cluster's key-value bucket, so a flag set on one host applies on every host of the cluster (see the
+   * README's "Cluster-wide flags"). Default none.
+   */
+  cluster?: ClusterOptions;
 }
 
 /** What `start()` may be given: plugin folders, for an instance made without them (the default one). */
 export type StartOptions = Pick<ExtensionOptions, 'pluginDirs' | 'watch' | 'checkPermissions'>;
 
 const START_KEYS = ['pluginDirs', 'watch', 'checkPermissions'] as const;
-const EXTENSION_KEYS = ['node', 'scanLoaded', ...START_KEYS, 'stateFile', 'stateFlushMs', 'onCorruptState'] as const;
+const EXTENSION_KEYS = ['node', 'scanLoaded', ...START_KEYS, 'stateFile', 'stateFlushMs', 'onCorruptState', 'cluster'] as const;
 
 /** Throws a TypeError for options of `createExtension` (or of `start`, with `start` true) that are not an object or have an unknown key. */
 export function checkExtensionOptions(options: unknown, start: boolean): void {

@@ -13,6 +13,8 @@ import { buildReport, type Report } from './operator/report.js';
 import type { ReportOptions } from './operator/report-filter.js';
 import { checkHealth, type HealthOptions, type HealthReport } from './calls/health.js';
 import type { FlagOutcome } from './core/types.js';
+import { ClusterLink } from './extension-cluster.js';
+import type { FlagRef } from './state/flag-keys.js';
 import { serveRepl, type ReplService } from './operator/repl-server.js';
 import { servePanel, type PanelService } from './panel/server.js';
 import type { PanelOptions } from './panel/options.js';
@@ -51,6 +53,8 @@ export class Extension extends ExtensionCalls {
   /** Durable operator state, when `stateFile` is given; `stateOpen` once loaded by `start()`. */
   private readonly state: OperatorState | null;
   private stateOpen = false;
+  /** The `cluster` option's connection and replicated flags; null without it. */
+  private readonly cluster: ClusterLink | null;
 
   /** What a module's arrival and departure do; the plugin folders and worker nodes use it too. */
   private readonly installer: ModuleInstaller;
@@ -84,6 +88,14 @@ export class Extension extends ExtensionCalls {
       nodeRestarts: Object.fromEntries((this.nodes?.rows(() => 0) ?? []).map((row) => [row.node, row.restarts])),
     });
     this.state = state === null ? null : new OperatorState(state.store, this.registry, node, state.flushMs, status, toJson);
+    // Cluster-wide flags: the bucket's problems become load errors, and flags it applies reach the state file.
+    this.cluster =
+      options.cluster === undefined
+        ? null
+        : new ClusterLink(options.cluster, this.registry, node, {
+            problem: (message) => this.recordLoadError({ file: `nats-kv:${this.cluster?.flags.bucket ?? ''}`, message }),
+            applied: () => this.state?.flagsChanged(),
+          });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -112,6 +124,18 @@ export class Extension extends ExtensionCalls {
     if (this.state !== null && !this.stateOpen) {
       this.adoptStatus(await this.state.load());
       this.stateOpen = true;
+    }
+    // After the state file, so that the cluster's flags win over the file's.
+    if (this.cluster !== null) {
+      try {
+        await this.cluster.start();
+      } catch (e) {
+        if (this.stateOpen) {
+          this.stateOpen = false;
+          this.state?.close();
+        }
+        throw e;
+      }
     }
     this.started = true;
     this.status.started();
@@ -189,16 +213,30 @@ export class Extension extends ExtensionCalls {
     const panels = [...this.panels];
     this.panels.clear();
     await Promise.all([...services, ...panels].map((service) => service.close()));
+    await this.cluster?.stop();
     if (this.stateOpen) {
       this.stateOpen = false;
       this.state?.close();
     }
   }
 
-  /** Writes a flag change through to the state file, if there is one, before the flag call returns. */
-  private flagged(outcome: FlagOutcome): FlagOutcome {
+  /**
+   * Writes a flag change through to the state file, if there is one, before the flag call returns; with a
+   * cluster, marks it to be written to the cluster's bucket (see `flagsSettled`).
+   */
+  private flagged(outcome: FlagOutcome, ref: FlagRef): FlagOutcome {
     this.state?.flagsChanged();
+    this.cluster?.changed(ref);
     return outcome;
+  }
+
+  /**
+   * Resolves once every flag change made so far on this host is in the cluster's key-value bucket, so
+   * other hosts see it. At once without the `cluster` option or before `start()`. Never rejects: while the
+   * NATS server is away it waits for its return (race it with a timer to bound the wait).
+   */
+  flagsSettled(): Promise<void> {
+    return this.cluster?.flags.settled() ?? Promise.resolve();
   }
 
   /** Takes over the history a state file kept; a previous process that never stopped cleanly is recorded. */
@@ -251,12 +289,18 @@ export class Extension extends ExtensionCalls {
    * @throws TypeError when a name breaks the naming rules; the message says which rule.
    */
   enablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, true, this.nodeOf(pluginModule)));
+    return this.pluginFlag(pluginModule, module, point, true);
   }
 
   /** Skips `pluginModule`'s plugin on `module`'s `point`: calls give it no result entry. Returns as `enablePlugin`. */
   disablePlugin(pluginModule: string, module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPluginEnabled(pluginModule, module, point, false, this.nodeOf(pluginModule)));
+    return this.pluginFlag(pluginModule, module, point, false);
+  }
+
+  private pluginFlag(pluginModule: string, module: string, point: string, enabled: boolean): FlagOutcome {
+    const node = this.nodeOf(pluginModule);
+    const outcome = this.registry.setPluginEnabled(pluginModule, module, point, enabled, node);
+    return this.flagged(outcome, { kind: 'plugin', module, point, pluginModule, node });
   }
 
   /**
@@ -266,12 +310,12 @@ export class Extension extends ExtensionCalls {
    * @throws TypeError when a name breaks the naming rules; the message says which rule.
    */
   enablePoint(module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPointEnabled(module, point, true));
+    return this.flagged(this.registry.setPointEnabled(module, point, true), { kind: 'point', module, point });
   }
 
   /** Makes every call of the point return `[]` (or its input, for `pipe`) without calling anything. Returns as `enablePoint`. */
   disablePoint(module: string, point: string): FlagOutcome {
-    return this.flagged(this.registry.setPointEnabled(module, point, false));
+    return this.flagged(this.registry.setPointEnabled(module, point, false), { kind: 'point', module, point });
   }
 
   /** Switches per-plugin timing of a point on or off; the report shows count, total, max and last. */

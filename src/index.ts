@@ -27,6 +27,7 @@ export type { RestartLimits } from './nodes/restart-policy.js';
 export type { PanelService } from './panel/server.js';
 export type { PanelOptions } from './panel/options.js';
 export { StateError, type StateStore } from './state/store.js';
+export type { ClusterOptions } from './cluster/settings.js';
 export type { StateSnapshot } from './state/snapshot.js';
 export { halt, HALT, type Halt } from './core/halt.js';
 export {

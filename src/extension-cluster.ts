@@ -1,0 +1,55 @@
+/**
+ * What the `cluster` option gives an extension's flags: one NATS connection, made by `start()` and
+ * closed by `stop()`, and the flags replicated through the cluster's key-value bucket. Kept apart from
+ * the facade so that the remote plugin nodes can share the same connection.
+ */
+import type { NatsConnection } from 'nats';
+import { clusterSettings, type ClusterOptions, type ClusterSettings } from './cluster/settings.js';
+import { connectCluster } from './cluster/connection.js';
+import type { Registry } from './registry/registry.js';
+import { ClusterFlags, type ClusterFlagsHooks } from './state/cluster-flags.js';
+import type { FlagRef } from './state/flag-keys.js';
+
+/** How long `stop()` waits for flag changes still being written before it closes the connection. */
+const STOP_SETTLE_MS = 2_000;
+
+export class ClusterLink {
+  readonly settings: ClusterSettings;
+  readonly flags: ClusterFlags;
+  private connection: NatsConnection | null = null;
+
+  /** @throws TypeError naming a bad key of the `cluster` option. */
+  constructor(option: ClusterOptions, registry: Registry, private readonly node: string, hooks: ClusterFlagsHooks) {
+    this.settings = clusterSettings(option);
+    this.flags = new ClusterFlags(registry, this.settings.name, node, hooks);
+  }
+
+  /** Connects and attaches the flags (their bucket is applied to the registry when this resolves). */
+  async start(): Promise<void> {
+    if (this.connection !== null) return;
+    const nc = await connectCluster(this.settings, this.node);
+    try {
+      await this.flags.attach(nc);
+    } catch (e) {
+      await nc.close();
+      throw e;
+    }
+    this.connection = nc;
+  }
+
+  /** Writes what flag changes it can within a short wait, detaches and closes the connection. */
+  async stop(): Promise<void> {
+    const nc = this.connection;
+    if (nc === null) return;
+    this.connection = null;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flags.settled(), new Promise<void>((done) => (timer = setTimeout(done, STOP_SETTLE_MS)))]);
+    clearTimeout(timer);
+    this.flags.detach();
+    await nc.close();
+  }
+
+  changed(ref: FlagRef): void {
+    this.flags.changed(ref);
+  }
+}
