@@ -67,6 +67,8 @@ export class ClusterFlags {
   private retry: NodeJS.Timeout | null = null;
   /** True between a failed write and the next successful one: one report per outage. */
   private failing = false;
+  /** True while a write of the dirty keys is scheduled. */
+  private scheduled = false;
 
   constructor(
     private readonly registry: Registry,
@@ -130,7 +132,14 @@ export class ClusterFlags {
   changed(ref: FlagRef): void {
     if (this.kv === null) return;
     this.dirty.set(flagKey(ref), ref);
-    this.pump();
+    // Written right after the caller's synchronous code (a put costs about 0.1 ms of CPU to send): the
+    // flag call returns at the speed of the registry, and a burst of calls on one key is one write.
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.pump();
+    });
   }
 
   /** Resolves once every local change made so far is in the bucket (at once when not attached). */

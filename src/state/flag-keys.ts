@@ -20,12 +20,14 @@ const MAX_NODE = 255;
 export const MAX_FLAG_VALUE = 1024;
 
 const KEPT = /^[A-Za-z0-9_-]$/;
+const PLAIN = /^[A-Za-z0-9_-]+$/;
 const TOKEN = /^(?:[A-Za-z0-9_-]|=[0-9A-F]{2})+$/;
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** One name as one key token. */
 export function encodeToken(name: string): string {
+  if (PLAIN.test(name)) return name;
   let out = '';
   for (const ch of name) {
     if (KEPT.test(ch)) out += ch;
