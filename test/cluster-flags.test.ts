@@ -3,7 +3,8 @@
  * process, and host processes run from the built dist/ for the restart case.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -233,6 +234,14 @@ describe('cluster-wide flags', () => {
     const again = host(server, 'withfile', { stateFile: file });
     await start(again);
     expect(await ran(again)).toEqual(['anat']);
+    // A flag applied from another host is written to this host's state file too.
+    other.disablePlugin('anat', 'billing', 'checkout');
+    await other.flagsSettled();
+    await until('the file has anat disabled', () => {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { plugins: Array<{ pluginModule: string; enabled: boolean }> };
+      return saved.plugins.find((p) => p.pluginModule === 'anat')?.enabled === false;
+    });
+    expect(await ran(again)).toEqual([]);
   });
 
   it('keeps local flags while the server is down and writes them when it returns', async () => {
@@ -293,12 +302,13 @@ describe('cluster option', () => {
 });
 
 describe('cluster flags across host processes (built dist/)', () => {
-  it('a host process restarted after a flag change never runs the disabled plugin once', async () => {
+  it('a host process killed with SIGKILL after a flag change, started again, never runs the disabled plugin once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ep-kv-e2e-'));
     folders.push(dir);
     const runs = join(dir, 'runs.txt');
     writeFileSync(runs, '');
-    // A host that counts its plugin's runs in a file, calls the point once, and prints what ran.
+    // A host that counts its plugin's runs in a file and calls the point once; with "disable" it first
+    // disables the plugin, waits until the flag is in the bucket, and then serves until killed.
     writeFileSync(
       join(dir, 'host.mjs'),
       `import { createExtension } from ${JSON.stringify(INDEX)};
@@ -312,17 +322,25 @@ if (action === 'disable') ext.disablePlugin('anat', 'billing', 'checkout');
 await ext.flagsSettled();
 const results = await ext.callPlugins('billing', 'checkout', {});
 console.log(results.map((r) => r.info.module).join(','));
-await ext.stop();
+if (action === 'disable') setInterval(() => {}, 1000);
+else await ext.stop();
 `,
     );
-    const first = await runNode([join(dir, 'host.mjs'), server.url, 'disable']);
-    expect(first).toMatchObject({ code: 0, stdout: 'tax\n', stderr: '' });
+    const first = spawn(process.execPath, [join(dir, 'host.mjs'), server.url, 'disable'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    first.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const exited = new Promise((done) => first.once('exit', (code, signal) => done(signal)));
+    try {
+      await until('the first host has set the flag', () => out === 'tax\n');
+    } finally {
+      first.kill('SIGKILL');
+    }
+    expect(await exited).toBe('SIGKILL');
     const second = await runNode([join(dir, 'host.mjs'), server.url, 'none']);
     expect(second).toMatchObject({ code: 0, stdout: 'tax\n', stderr: '' });
-    // Host B in this process sees the flag the child process set.
+    // Host B in this process sees the flag the killed process set.
     const b = await start(host(server, 'e2e'));
     expect(await ran(b)).toEqual(['tax']);
-    const { readFileSync } = await import('node:fs');
-    expect(readFileSync(runs, 'utf8')).toBe('');
+    expect(readFileSync(runs, 'utf8')).toBe(''); // anat never ran, in either process
   }, 30_000);
 });

@@ -67,6 +67,10 @@ export class ClusterFlags {
   private retry: NodeJS.Timeout | null = null;
   /** True between a failed write and the next successful one: one report per outage. */
   private failing = false;
+  /** True while a notice of applied entries is scheduled. */
+  private notifying = false;
+  /** True once `attach` has applied the bucket's keys. */
+  private attachedOnce = false;
   /** True while a write of the dirty keys is scheduled. */
   private scheduled = false;
 
@@ -109,6 +113,7 @@ export class ClusterFlags {
       this.nc = null;
       throw new Error(`extpoint: cannot read the cluster's flag bucket ${this.bucket}: ${errorText(e)}`);
     }
+    this.attachedOnce = true;
     this.followStatus(nc);
     this.pump();
   }
@@ -123,6 +128,7 @@ export class ClusterFlags {
     this.retry = null;
     this.kv = null;
     this.nc = null;
+    this.attachedOnce = false;
     this.dirty.clear();
     this.held.clear();
     this.wake();
@@ -236,7 +242,14 @@ export class ClusterFlags {
     if (ref.kind === 'point') this.registry.setPointEnabled(ref.module, ref.point, enabled);
     else this.registry.setPluginEnabled(ref.pluginModule, ref.module, ref.point, enabled, ref.node);
     this.stats.applied++;
-    this.hooks.applied();
+    // One notice per burst (a state file writes once for many entries); none while attaching, as
+    // `start()` writes the state file itself once everything is loaded.
+    if (this.notifying || this.watcher === null || !this.attachedOnce) return;
+    this.notifying = true;
+    setImmediate(() => {
+      this.notifying = false;
+      if (this.kv !== null) this.hooks.applied();
+    });
   }
 
   /** Writes every dirty key that has no write in flight. */
