@@ -5,7 +5,6 @@
  */
 import type { NatsConnection } from 'nats';
 import { clusterSettings, type ClusterOptions, type ClusterSettings } from './cluster/settings.js';
-import { connectCluster } from './cluster/connection.js';
 import type { Registry } from './registry/registry.js';
 import { ClusterFlags, type ClusterFlagsHooks } from './state/cluster-flags.js';
 import type { FlagRef } from './state/flag-keys.js';
@@ -27,6 +26,8 @@ export class ClusterLink {
   /** Connects and attaches the flags (their bucket is applied to the registry when this resolves). */
   async start(): Promise<void> {
     if (this.connection !== null) return;
+    // Loaded here, not at import: a host without a cluster never loads the NATS client.
+    const { connectCluster } = await import('./cluster/connection.js');
     const nc = await connectCluster(this.settings, this.node);
     try {
       await this.flags.attach(nc);
