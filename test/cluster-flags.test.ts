@@ -217,6 +217,35 @@ describe('cluster-wide flags', () => {
     });
   });
 
+  it('stop() and start() again: detached meanwhile, attached again with the bucket winning', async () => {
+    const a = await start(host(server, 'cycle'));
+    const b = await start(host(server, 'cycle'));
+    a.disablePlugin('tax', 'billing', 'checkout');
+    await a.flagsSettled();
+    await a.stop();
+    a.disablePlugin('anat', 'billing', 'checkout'); // while stopped: local only, not written
+    await a.flagsSettled(); // resolves at once: nothing to write while detached
+    b.enablePlugin('tax', 'billing', 'checkout');
+    await b.flagsSettled();
+    await a.start();
+    expect(await ran(a)).toEqual(['tax']); // the bucket's tax (enabled by B); anat stays as set locally
+    expect(await ran(b)).toEqual(['anat', 'tax']);
+    a.disablePoint('billing', 'checkout'); // written again after the new start
+    await a.flagsSettled();
+    await until('B sees the point disabled', async () => (await ran(b)).length === 0);
+  });
+
+  it('keeps watching when a loadError listener throws', async () => {
+    const a = await start(host(server, 'listener'));
+    a.on('loadError', () => {
+      throw new Error('a careless listener');
+    });
+    const kv = await bucket('listener');
+    await kv.put('garbage', 'x');
+    await kv.put('point.billing.checkout', '{"enabled":false}');
+    await until('the good entry applies after the bad one', async () => (await ran(a)).length === 0);
+  });
+
   it('a stateFile and a cluster together: the bucket wins for the flags it has', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ep-kv-state-'));
     folders.push(dir);

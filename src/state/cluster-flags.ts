@@ -130,6 +130,7 @@ export class ClusterFlags {
     this.nc = null;
     this.attachedOnce = false;
     this.dirty.clear();
+    this.writing.clear(); // their answers are ignored (they belong to the connection being closed)
     this.held.clear();
     this.wake();
   }
@@ -175,7 +176,13 @@ export class ClusterFlags {
     this.watcher = watcher;
     void (async () => {
       try {
-        for await (const entry of watcher) this.entry(entry);
+        for await (const entry of watcher) {
+          try {
+            this.entry(entry);
+          } catch {
+            // A listener of the extension's events threw: the watch goes on.
+          }
+        }
       } catch {
         // The watch ended with the connection or the server; a reconnect watches again.
       }
