@@ -52,7 +52,6 @@ export class ClusterFlags {
   readonly bucket: string;
   readonly stats: ClusterFlagsStats = { applied: 0, written: 0, refused: 0, failedWrites: 0 };
   private kv: KV | null = null;
-  private nc: NatsConnection | null = null;
   private watcher: QueuedIterator<KvEntry> | null = null;
   private status: { stop?: () => void } | null = null;
   /** Local changes not yet written, by key. */
@@ -104,13 +103,11 @@ export class ClusterFlags {
         `extpoint: cannot open the cluster's flag bucket ${this.bucket}: ${errorText(e)}; the NATS server must run JetStream (nats-server -js)`,
       );
     }
-    this.nc = nc;
     this.kv = kv;
     try {
       await this.watch();
     } catch (e) {
       this.kv = null;
-      this.nc = null;
       throw new Error(`extpoint: cannot read the cluster's flag bucket ${this.bucket}: ${errorText(e)}`);
     }
     this.attachedOnce = true;
@@ -118,7 +115,7 @@ export class ClusterFlags {
     this.pump();
   }
 
-  /** Stops watching and writing; dirty keys stay dirty (a later `attach` does not write them: they are dropped). */
+  /** Stops watching and writing. Changes not yet written are dropped (the registry keeps them on this host). */
   detach(): void {
     this.watcher?.stop();
     this.watcher = null;
@@ -127,7 +124,6 @@ export class ClusterFlags {
     if (this.retry !== null) clearTimeout(this.retry);
     this.retry = null;
     this.kv = null;
-    this.nc = null;
     this.attachedOnce = false;
     this.dirty.clear();
     this.writing.clear(); // their answers are ignored (they belong to the connection being closed)
