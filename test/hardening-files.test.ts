@@ -255,6 +255,19 @@ describe('extpoint check and a file that ends the process', () => {
     expect(run.stdout).not.toMatch(/^ok:/m);
   });
 
+  it('reports a file whose top-level code never ends, after --timeout, and still checks the others', async () => {
+    await writeFile(join(plugins, 'a-fine.cjs'), cjs('fine'));
+    await writeFile(join(plugins, 'spins.cjs'), `for (;;) {}\n${cjs('never')}`);
+    await writeFile(join(plugins, 'z-fine.mjs'), 'export function host_p_Plugin() { return 2; }\n');
+    const run = await extpoint(['check', '--timeout', '1000', 'plugins']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^plugins\/spins\.cjs: .*did not finish within 1000 ms.*loops or waits/m);
+    expect(run.stdout).toMatch(/^1 problem: 2 plugin modules, 2 plugins, 0 points in plugins$/m);
+    const bad = await extpoint(['check', '--timeout', 'soon', 'plugins']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--timeout takes a whole number of milliseconds');
+  });
+
   it('still says ok, exit status 0, for a folder of good files', async () => {
     await writeFile(join(plugins, 'one.cjs'), cjs(1));
     await writeFile(join(plugins, 'two.mjs'), 'export function host_p_Plugin() { return 2; }\n');
