@@ -208,6 +208,28 @@ describe.runIf(posix)('the permission check follows symbolic links to where the 
     expect(e.report().status.loadErrors).toEqual([]);
   });
 
+  it('loads a file refused for a folder\'s permissions on the next rescan() once the folder is fixed', async () => {
+    const open = join(plugins, 'team');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    await writeFile(join(open, 'shared.cjs'), cjs('from the team folder'));
+    const store = join(plugins, '.store');
+    await mkdir(store);
+    await chmod(store, 0o777);
+    await writeFile(join(store, 'real.cjs'), cjs('through the link'));
+    await symlink(join(store, 'real.cjs'), join(plugins, 'linked.cjs'));
+    const e = await started(false);
+    expect(answers(e)).toEqual([]);
+    expect(e.report().status.loadErrors).toHaveLength(2);
+    await e.rescan();
+    expect(answers(e)).toEqual([]);
+    expect(e.report().status.loadErrors).toHaveLength(2);
+    await chmod(open, 0o755);
+    await chmod(store, 0o755);
+    await e.rescan();
+    expect(answers(e)).toEqual(['from the team folder', 'through the link']);
+  });
+
   it('refuses a helper required through a linked path into a world-writable folder', async () => {
     const open = join(plugins, '.open');
     await mkdir(open);
