@@ -36,6 +36,11 @@ export interface NodeRow {
   lastReasons: string[];
   /** When its current run started; null while it is not up. */
   startedAt: Date | null;
+  /**
+   * With a `cluster` option only: NATS messages dropped because they did not parse or fit the protocol.
+   * On a remote node's row, those about that node; on the host's own row, those about no known node.
+   */
+  dropped?: number;
 }
 
 /** How many reasons a node row keeps. */
