@@ -24,6 +24,9 @@
 
 import { ERROR_CODES, ExtpointError, type ExtpointErrorCode } from '../core/errors.js';
 
+/** Error classes a decoded error is made of when its name is theirs. */
+const BUILT_IN: Record<string, ErrorConstructor> = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+
 /** How deep a value may nest. */
 export const MAX_DEPTH = 100;
 
@@ -161,8 +164,11 @@ export function decodeValue(wire: unknown, depth = 0): unknown {
       if (stack !== undefined && typeof stack !== 'string') break;
       if (code !== undefined && typeof code !== 'string' && typeof code !== 'number') break;
       // extpoint's own errors come back as such, so that `isExtpointError(data, EDATACLONE)` holds.
-      const error = name === 'ExtpointError' && (ERROR_CODES as readonly unknown[]).includes(code) ? new ExtpointError(code as ExtpointErrorCode, message) : new Error(message);
-      error.name = name;
+      const error =
+        name === 'ExtpointError' && (ERROR_CODES as readonly unknown[]).includes(code)
+          ? new ExtpointError(code as ExtpointErrorCode, message)
+          : new (Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name]! : Error)(message);
+      if (error.name !== name) error.name = name;
       if (stack !== undefined) error.stack = stack;
       if (code !== undefined) (error as { code?: unknown }).code = code;
       return error;
