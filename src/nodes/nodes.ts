@@ -66,7 +66,7 @@ export class Nodes {
     const node = this.nodes.get(name);
     if (node === undefined) {
       const known = [...this.nodes.keys()].map((n) => `"${n}"`).join(', ') || 'none';
-      return Promise.reject(new TypeError(`extpoint: restartNode(${describe(name)}): no worker or remote node of that name (nodes: ${known})`));
+      return Promise.reject(new TypeError(`extpoint: restartNode(${describe(name)}): no worker node of that name (worker nodes: ${known})`));
     }
     return node.restart();
   }
