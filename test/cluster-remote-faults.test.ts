@@ -10,6 +10,7 @@ import { createExtension, type Extension, type PluginResult } from '../src/index
 import { isExtpointError } from '../src/core/errors.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { killAllNodes, startNodeProcess, until, type NodeProcess } from './helpers/node-process.js';
+import { runNode } from './helpers/run-node.js';
 
 const GAMMA = 'export function shop_work_Plugin(x) { return x * 2; }\nshop_work_Plugin.priority = 10;\n';
 const GAMMA_MORE = 'export function shop_work_Plugin(x) { return x + 1; }\nshop_work_Plugin.priority = 60;\n';
@@ -136,5 +137,21 @@ describe('remote node faults', () => {
     const { serveNode } = await import('../src/index.js');
     await expect(serveNode({ servers: 'nats://127.0.0.1:1', name: 'a.b', pluginDirs: [dir] })).rejects.toThrow(/NATS subject token/);
     await expect(serveNode({ servers: 'nats://127.0.0.1:1', name: 'ok', pluginDirs: [] })).rejects.toThrow(/pluginDirs/);
+    const cli = join(import.meta.dirname, '../dist/cli.js');
+    const usage: Array<[string[], RegExp]> = [
+      [['--name', 'a', '--plugins', dir], /missing --nats URL/],
+      [['--nats', 'nats://127.0.0.1:1', '--plugins', dir], /missing --name NAME/],
+      [['--nats', 'nats://127.0.0.1:1', '--name', 'a'], /missing --plugins DIR/],
+      [['--nats', 'nats://127.0.0.1:1', '--name', 'a.b', '--plugins', dir], /NATS subject token/],
+      [['--nats', 'nats://127.0.0.1:1', '--name', 'a', '--plugins', dir, '--token', 't', '--creds', 'c'], /--token or --creds, not both/],
+    ];
+    for (const [args, message] of usage) {
+      const out = await runNode([cli, 'node', ...args]);
+      expect(out.code, out.stderr).toBe(2);
+      expect(out.stderr).toMatch(message);
+    }
+    const unreachable = await runNode([cli, 'node', '--nats', 'nats://127.0.0.1:1', '--name', 'a', '--plugins', dir]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1.*is nats-server running there\?/);
   });
 });
