@@ -239,7 +239,7 @@ class NodeServer implements NodeService {
     try {
       this.nc.publish(
         this.subjects.heartbeat(this.name),
-        pack({ v: PROTOCOL_VERSION, t: 'heartbeat', node: this.name, instance: this.instance, seq: this.seq, heartbeatMs: this.heartbeatMs }),
+        pack({ v: PROTOCOL_VERSION, t: 'heartbeat', node: this.name, instance: this.instance, seq: this.seq, heartbeatMs: this.heartbeatMs, dropped: this.dropped }),
       );
     } catch {
       // Disconnected: the connection reconnects by itself.

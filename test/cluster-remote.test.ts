@@ -180,7 +180,9 @@ describe('remote plugin nodes', () => {
       expect(new TextDecoder().decode(reply.data)).toMatch(/"t":"refused"/);
       await rogue.flush();
       const perNode = 3 * garbage.length; // announce, heartbeat and bye on alpha's subjects
-      await until('the garbage counted', () => remoteRows(h1).find((r) => r.node === 'alpha')!.dropped === alphaBefore + perNode);
+      // ... and what alpha itself dropped (the refused request, the garbage on discover), which its heartbeats report.
+      const alphaOwn = 1 + garbage.length;
+      await until('the garbage counted', () => remoteRows(h1).find((r) => r.node === 'alpha')!.dropped === alphaBefore + perNode + alphaOwn);
       await until('the rest counted on the host', () => h1.report().nodes.find((n) => n.node === 'h1')!.dropped === droppedBefore + 3 * garbage.length + 1);
       expect(h1.report().nodes.some((n) => n.node === 'ghost')).toBe(false);
       expect(h1.report({ point: 'shop/nope' }).plugins).toEqual([]);

@@ -10,7 +10,7 @@
  *   and on `discover`. It is the whole list of the node's modules every time.
  * - `extpoint.C.node.N.heartbeat`: the node publishes `Heartbeat` every `heartbeatMs`; a host that hears
  *   none for three periods marks the node down. `seq` is the number of its latest announcement: a host
- *   that has another asks for it with `describe`.
+ *   that has another asks for it with `describe`. `dropped` (optional) counts the requests it dropped.
  * - `extpoint.C.node.N.bye`: the node publishes `Bye` when it closes.
  * - `extpoint.C.node.N.call`: requests to the node (NATS request/reply), one of
  *   `{v,t:'call',calls:[{module,fn,args}]}` (answered `{v,t:'answers',answers:[{ok:true,data}|{ok:false,error}]}`,
@@ -102,6 +102,8 @@ export interface Heartbeat {
   instance: string;
   seq: number;
   heartbeatMs: number;
+  /** Optional: requests the node dropped since it started (they did not parse or fit). */
+  dropped?: number;
 }
 export interface Bye {
   v: 1;
@@ -206,6 +208,7 @@ export function parseAnnounce(bytes: Uint8Array, node: string): Announce | null 
 export function parseHeartbeat(bytes: Uint8Array, node: string): Heartbeat | null {
   const m = open(bytes, 'heartbeat');
   if (m === null || m.node !== node || !instanceOk(m.instance) || !ms(m.seq) || !ms(m.heartbeatMs)) return null;
+  if (m.dropped !== undefined && !(typeof m.dropped === 'number' && Number.isSafeInteger(m.dropped) && m.dropped >= 0)) return null;
   return m as unknown as Heartbeat;
 }
 

@@ -38,7 +38,8 @@ export interface NodeRow {
   startedAt: Date | null;
   /**
    * With a `cluster` option only: NATS messages dropped because they did not parse or fit the protocol.
-   * On a remote node's row, those about that node; on the host's own row, those about no known node.
+   * On a remote node's row, those about that node (and the requests the node says it dropped); on the
+   * host's own row, those about no known node.
    */
   dropped?: number;
 }

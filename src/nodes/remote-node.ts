@@ -28,8 +28,10 @@ export const MISSED_HEARTBEATS = 3;
 export class RemoteNode implements PluginNode {
   readonly kind = 'remote' as const;
   status: NodeStatus = 'down';
-  /** Messages about this node that did not parse or fit the protocol. */
+  /** Messages about this node that did not parse or fit the protocol, dropped here. */
   dropped = 0;
+  /** Requests the node itself says it dropped (from its heartbeats). */
+  private droppedThere = 0;
   private instance: string | null = null;
   private seq = 0;
   private heartbeatMs = 1000;
@@ -101,7 +103,7 @@ export class RemoteNode implements PluginNode {
       restarts: this.restarts,
       lastReasons: [...this.reasons],
       startedAt: this.status === 'up' ? this.startedAt : null,
-      dropped: this.dropped,
+      dropped: this.dropped + this.droppedThere,
     };
   }
 
@@ -118,6 +120,9 @@ export class RemoteNode implements PluginNode {
       this.instance = a.instance;
       this.seenErrors = new Set();
       this.startedAt = new Date();
+      // The node's own count starts again with its new run; what it had counted stays counted here.
+      this.dropped += this.droppedThere;
+      this.droppedThere = 0;
     }
     this.seq = a.seq;
     this.heartbeatMs = a.heartbeatMs;
@@ -130,6 +135,7 @@ export class RemoteNode implements PluginNode {
     if (this.stopped) return;
     this.lastSeen = Date.now();
     this.heartbeatMs = h.heartbeatMs;
+    if (h.dropped !== undefined && h.instance === this.instance) this.droppedThere = h.dropped;
     if (h.instance !== this.instance || h.seq !== this.seq) void this.describe();
     else if (this.status !== 'up') this.up(false);
   }
