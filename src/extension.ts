@@ -124,7 +124,13 @@ export class Extension extends ExtensionCalls {
     // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
     if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
     await this.folders?.start();
-    await this.nodes?.start();
+    try {
+      await this.nodes?.start();
+    } catch (err) {
+      // The cluster could not be joined: a later start() tries again rather than doing nothing.
+      this.started = false;
+      throw err;
+    }
     if (this.state !== null) {
       this.state.flagsChanged();
       this.state.startFlushing();

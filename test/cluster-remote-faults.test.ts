@@ -123,7 +123,9 @@ describe('remote node faults', () => {
     const refused = await startNodeProcess(args).catch((e: { code: unknown; output: string }) => e);
     expect(refused).toMatchObject({ code: 1 });
     expect((refused as { output: string }).output).toMatch(/cannot connect to NATS .*refused the credentials: give cluster.token \(or --token\)/);
-    await expect(host(secured.url)).rejects.toThrow(/refused the credentials/);
+    const refusedHost = createExtension({ scanLoaded: false, cluster: { servers: secured.url } });
+    await expect(refusedHost.start()).rejects.toThrow(/refused the credentials/);
+    await expect(refusedHost.start()).rejects.toThrow(/refused the credentials/);
     const delta = await startNodeProcess([...args, '--token', 's3cret']);
     const ext2 = await host(secured.url, 's3cret');
     await until('delta up', () => row(ext2, 'delta')[0]?.status === 'up');
