@@ -110,6 +110,21 @@ describe('remote node faults', () => {
     expect(ext.report({ point: 'shop/work', all: true }).plugins.length).toBe(2);
   });
 
+  it('a node whose heartbeats stop (SIGSTOP, as in a partition) goes down; it comes back up as the same run', async () => {
+    process.kill(gamma.pid, 'SIGSTOP');
+    try {
+      await until('gamma down', () => row(ext, 'gamma')[0]?.status === 'down');
+      const [r] = await ext.callPlugins('shop', 'work', 1);
+      expect(isExtpointError(r!.data, 'ENODEDOWN')).toBe(true);
+      expect(row(ext, 'gamma')[0]!.lastReasons.at(-1)).toMatch(/^no heartbeat for \d+ ms \(more than 3 x 100 ms\)$/);
+    } finally {
+      process.kill(gamma.pid, 'SIGCONT');
+    }
+    await until('gamma up', () => row(ext, 'gamma')[0]?.status === 'up');
+    expect((await ext.callPlugins('shop', 'work', 1))[0]).toMatchObject({ state: 'ok', data: 2 });
+    expect(row(ext, 'gamma')[0]!.restarts).toBe(1); // the kill -9 above; a pause is no restart
+  });
+
   it('a restart of nats-server: the host and the node reconnect by themselves', async () => {
     await nats.restart();
     await until('a call answers again', async () => (await ext.callPlugins('shop', 'work', 1))[0]!.state === 'ok', 15_000);

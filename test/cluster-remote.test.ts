@@ -89,6 +89,9 @@ describe('remote plugin nodes', () => {
       ]);
     }
     expect(h1.report().text()).toMatch(/alpha remote up/);
+    // restartNode on a remote node asks it for its announcement again: nothing changes, nothing doubles.
+    await h1.restartNode('alpha');
+    expect(remoteRows(h1).filter((r) => r.node === 'alpha')).toEqual([expect.objectContaining({ status: 'up', plugins: 5, restarts: 0 })]);
   });
 
   it('pipe, notify and health reach remote plugins', async () => {
