@@ -9,7 +9,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:wor
 import type { CrossingCall } from '../calls/crossing.js';
 import { asyncInSyncError } from '../calls/crossing.js';
 import { nodeError, type NodeAnswer } from './node.js';
-import { unclonablePath, unpackThrown, type WireAnswer } from './wire.js';
+import { unclonablePath, unpackThrown, type WireThrown } from './wire.js';
 
 /** Word 0: the state of the current call; word 1: the worker's exit code once it exits. */
 export const STATE = 0;
@@ -27,18 +27,30 @@ export interface SyncEnd {
   state: SharedArrayBuffer;
 }
 
-/** Host to worker: one batch, every plugin called with the same `args`. */
+/**
+ * Host to worker: one batch, every plugin called with the same `args`. A batch's list of plugins crosses
+ * once per worker: later calls name it by its number `b`.
+ */
 export interface SyncRequest {
   id: number;
-  calls: readonly CrossingCall[];
+  b: number;
+  calls?: readonly CrossingCall[];
   args: unknown;
 }
 
-/** Worker to host. `async` marks a plugin that returned a thenable to the sync call. */
+/**
+ * Worker to host: `data[k]` is entry k's value; when some entry failed, `failed[k]` says how (a thrown
+ * value, or `ASYNC_IN_SYNC` for a plugin that returned a thenable) and `data[k]` is undefined. A call with
+ * no failure carries its values alone.
+ */
 export interface SyncReply {
   id: number;
-  answers: (WireAnswer | { ok: false; async: true })[];
+  data: unknown[];
+  failed: (WireThrown | typeof ASYNC_IN_SYNC | null)[] | null;
 }
+
+/** The mark of a plugin that returned a thenable to the sync call. */
+export const ASYNC_IN_SYNC = 0;
 
 /** How a sync call ended when it did not end with answers. */
 export type SyncFault = 'timeout' | 'exited';
@@ -49,6 +61,9 @@ export class SyncChannel {
   /** Handed to the worker at its start; its port is transferred. */
   readonly end: SyncEnd;
   private nextId = 1;
+  /** The number of each batch this worker knows, by its list, and by its content (a list compiled anew). */
+  private readonly known = new WeakMap<readonly CrossingCall[], number>();
+  private readonly bySignature = new Map<string, number>();
 
   constructor(private readonly nodeName: string) {
     const { port1, port2 } = new MessageChannel();
@@ -72,8 +87,19 @@ export class SyncChannel {
     // between calls the word is IDLE, unless the worker exited since the last one
     if (Atomics.load(words, STATE) === EXITING) return 'exited';
     const id = this.nextId++;
+    let b = this.known.get(calls);
     try {
-      this.port.postMessage({ id, calls, args } satisfies SyncRequest);
+      if (b !== undefined) this.port.postMessage({ id, b, args } satisfies SyncRequest);
+      else {
+        const signature = calls.map((c) => `${c.module}\0${c.fn}`).join('\n');
+        b = this.bySignature.get(signature);
+        const fresh = b === undefined;
+        if (b === undefined) b = this.bySignature.size + 1;
+        this.port.postMessage((fresh ? { id, b, calls, args } : { id, b, args }) satisfies SyncRequest);
+        // known once it crossed (unclonable arguments leave it unknown)
+        this.bySignature.set(signature, b);
+        this.known.set(calls, b);
+      }
     } catch (err) {
       const where = unclonablePath(args, 'args');
       const error = nodeError('EDATACLONE', `${where} cannot cross to node "${this.nodeName}" by structured clone: ${(err as Error).message}`);
@@ -102,12 +128,16 @@ export class SyncChannel {
       // the flag is raised only after the answer was posted, so it is there; an older one cannot be
       // (a call that timed out ends its worker and this channel with it)
       if (m === undefined) return 'exited';
-      if (m.message.id !== id) continue;
-      return m.message.answers.map((a, k): NodeAnswer => {
-        if (a.ok) return a;
-        if ('async' in a) return { ok: false, error: asyncInSyncError(calls[k]!.module, calls[k]!.fn) };
-        return { ok: false, error: unpackThrown(a.error) };
-      });
+      const { id: answered, data, failed } = m.message;
+      if (answered !== id) continue;
+      const answers = new Array<NodeAnswer>(calls.length);
+      for (let k = 0; k < calls.length; k++) {
+        const f = failed === null ? null : failed[k]!;
+        if (f === null) answers[k] = { ok: true, data: data[k] };
+        else if (f === ASYNC_IN_SYNC) answers[k] = { ok: false, error: asyncInSyncError(calls[k]!.module, calls[k]!.fn) };
+        else answers[k] = { ok: false, error: unpackThrown(f) };
+      }
+      return answers;
     }
   }
 }

@@ -5,17 +5,20 @@
  * worker exits (`process.exit()`, an uncaught error), the host is woken too and told the exit code.
  */
 import type { PluginFn } from '../calls/slot.js';
+import type { CrossingCall } from '../calls/crossing.js';
 import { isThenable } from '../calls/target.js';
 import { silence } from '../calls/crossing.js';
-import { ANSWERED, EXITING, EXIT_CODE, STATE, type SyncEnd, type SyncReply, type SyncRequest } from './sync-channel.js';
+import { ANSWERED, ASYNC_IN_SYNC, EXITING, EXIT_CODE, STATE, type SyncEnd, type SyncReply, type SyncRequest } from './sync-channel.js';
 import { packThrown, unclonablePath } from './wire.js';
 
-type Answer = SyncReply['answers'][number];
+type Failure = NonNullable<SyncReply['failed']>[number];
 
 /** Serves sync batches on `end`, finding each plugin's function with `find`. */
 export function serveSync(end: SyncEnd, find: (module: string, fn: string) => PluginFn | undefined): void {
   const words = new Int32Array(end.state);
   const port = end.port;
+  /** The batches the host sent, by number. */
+  const batches = new Map<number, readonly CrossingCall[]>();
   const wake = (state: number) => {
     Atomics.store(words, STATE, state);
     Atomics.notify(words, STATE);
@@ -25,30 +28,35 @@ export function serveSync(end: SyncEnd, find: (module: string, fn: string) => Pl
     wake(EXITING);
   });
   port.on('message', (request: SyncRequest) => {
-    const { calls, args } = request;
-    const answers = new Array<Answer>(calls.length);
+    const { args } = request;
+    if (request.calls !== undefined) batches.set(request.b, request.calls);
+    const calls = batches.get(request.b) ?? [];
+    const data = new Array<unknown>(calls.length);
+    let failed: Failure[] | null = null;
     for (let k = 0; k < calls.length; k++) {
       const { module, fn } = calls[k]!;
+      let failure: Failure = null;
       try {
         const impl = find(module, fn);
         if (impl === undefined) {
           throw Object.assign(new Error(`plugin ${fn} of module ${module} is not loaded on this node`), { code: 'ENOPLUGIN' });
         }
-        const data = impl(args);
-        if (isThenable(data)) {
-          silence(data);
-          answers[k] = { ok: false, async: true };
-        } else answers[k] = { ok: true, data };
+        const d = impl(args);
+        if (isThenable(d)) {
+          silence(d);
+          failure = ASYNC_IN_SYNC;
+        } else data[k] = d;
       } catch (err) {
-        answers[k] = { ok: false, error: packThrown(err) };
+        failure = packThrown(err);
       }
+      if (failure !== null) (failed ??= new Array<Failure>(calls.length).fill(null))[k] = failure;
     }
-    reply(port, { id: request.id, answers });
+    reply(port, { id: request.id, data, failed });
     wake(ANSWERED);
   });
 }
 
-/** Posts the reply; an answer that cannot be cloned is replaced, alone, by an `EDATACLONE` error. */
+/** Posts the reply; an entry that cannot be cloned is replaced, alone, by an `EDATACLONE` error. */
 function reply(port: SyncEnd['port'], message: SyncReply): void {
   try {
     port.postMessage(message);
@@ -56,15 +64,19 @@ function reply(port: SyncEnd['port'], message: SyncReply): void {
   } catch {
     // one of them cannot cross: find which
   }
-  const answers = message.answers.map((a): Answer => {
+  const { data } = message;
+  const failed = message.failed ?? new Array<Failure>(data.length).fill(null);
+  for (let k = 0; k < data.length; k++) {
+    const f = failed[k]!;
     try {
-      structuredClone(a);
-      return a;
+      structuredClone(f === null ? data[k] : f);
+      continue;
     } catch (err) {
-      const where = a.ok ? unclonablePath(a.data, 'result') : 'error' in a ? unclonablePath(a.error, 'thrown value') : 'result';
+      const where = f === null ? unclonablePath(data[k], 'result') : f === ASYNC_IN_SYNC ? 'result' : 'value' in f ? unclonablePath(f.value, 'thrown value') : 'thrown value';
       const text = `${where} cannot cross to the host by structured clone: ${(err as Error).message}`;
-      return { ok: false, error: { error: { name: 'Error', message: text, code: 'EDATACLONE' } } };
+      data[k] = undefined;
+      failed[k] = { error: { name: 'Error', message: text, code: 'EDATACLONE' } };
     }
-  });
-  port.postMessage({ id: message.id, answers });
+  }
+  port.postMessage({ id: message.id, data, failed });
 }
