@@ -236,4 +236,27 @@ describe('sync calls into worker nodes', () => {
       await e.restartNode('sandbox');
       expect(e.callPluginsSync('app', 'ok')[0]).toMatchObject({ state: 'ok', data: 'fine' });
     }));
+
+  it('hot reload in the worker: the same batch crosses on and runs the new version; a profiled point times each plugin', async () => {
+    await writeFile(join(sandbox, 'far.mjs'), `export function app_hello_Plugin() { return 'v1'; }\n`);
+    await writeFile(join(sandbox, 'other.mjs'), `export function app_hello_Plugin() { return 'o1'; }\n`);
+    ext = createExtension({ scanLoaded: false, watch: true, pluginDirs: [{ path: sandbox, node: 'sandbox', isolation: 'worker' }] });
+    const e = ext;
+    await e.start();
+    expect(e.callPluginsSync('app', 'hello').map((r) => r.data)).toEqual(['v1', 'o1']);
+    const reloaded = new Promise((resolve) => e.once('reload', resolve));
+    await writeFile(join(sandbox, 'far.mjs'), `export function app_hello_Plugin() { return 'v2'; }\n`);
+    await reloaded;
+    expect(e.callPluginsSync('app', 'hello').map((r) => r.data)).toEqual(['v2', 'o1']);
+    const unloaded = new Promise((resolve) => e.once('unload', resolve));
+    await rm(join(sandbox, 'other.mjs'));
+    await unloaded;
+    expect(e.callPluginsSync('app', 'hello').map((r) => [r.info.module, r.data])).toEqual([['far', 'v2']]);
+
+    e.profile('app', 'hello');
+    for (let i = 0; i < 3; i++) e.callPluginsSync('app', 'hello');
+    const row = pluginRow(e, 'far', 'app_hello_Plugin');
+    expect(row.profile?.count).toBe(3);
+    expect(row).toMatchObject({ ok: 6, exit: 0 });
+  });
 });
