@@ -9,7 +9,7 @@ import type { PluginFn, PluginSlot, Tally } from './slot.js';
 import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
 import { follow } from './outcome.js';
-import { EASYNC, ExtpointError } from '../core/errors.js';
+import { anyCrossing, asyncInSyncError, compileCrossingSync } from './crossing.js';
 
 /** A thenable handed to a sync caller: an `EASYNC` exit, and its outcome silenced. */
 function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResult {
@@ -18,12 +18,7 @@ function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResul
   } catch {
     // a thenable whose then throws has nothing left to silence
   }
-  const err = new ExtpointError(
-    EASYNC,
-    `plugin ${slot.info.module}.${slot.info.fn} returned a promise to a synchronous call; ` +
-      'call the point with callPlugins (or point().call) to await async plugins',
-  );
-  return slot.fail(err);
+  return slot.fail(asyncInSyncError(slot.info.module, slot.info.fn));
 }
 
 /**
@@ -49,6 +44,8 @@ const noop: Notifier = () => {};
 export function compileSync(p: CallTarget): SyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResults;
+  // plugins on worker nodes cross in batches (crossing.ts); in-process points never take this branch
+  if (anyCrossing(slots)) return compileCrossingSync(p, slots);
   if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) return loopSync(p, slots, false);
   return generate(p, slots, 'results') as SyncCaller;
 }

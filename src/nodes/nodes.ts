@@ -7,6 +7,7 @@ import type { Declarations, PluginDeclaration } from '../core/declarations.js';
 import type { NodeHost, NodeRow, PluginNode, RemotePlugin, RemotePoint, RemoteProblem } from './node.js';
 import { WorkerNode, type WorkerNodeSettings } from './worker-node.js';
 import { describe } from '../core/naming.js';
+import { markCrossing, type SyncTarget } from '../calls/crossing.js';
 import type { Registry } from '../registry/registry.js';
 import type { ClusterSettings } from '../cluster/settings.js';
 import { RemoteCluster } from './remote-cluster.js';
@@ -100,12 +101,15 @@ export function remoteDeclarations(
 }
 
 function proxy(node: PluginNode, module: string, fn: string): (args: unknown) => Promise<unknown> {
-  return (args) =>
+  const call = (args: unknown) =>
     node.call([{ module, fn, args }]).then((answers) => {
       const a = answers[0]!;
       if (a.ok) return a.data;
       throw a.error;
     });
+  // a node that can block for answers takes sync calls in batches (calls/crossing.ts)
+  if (node.callSync !== undefined) markCrossing(call, { node: node as SyncTarget, module, fn });
+  return call;
 }
 
 /**
