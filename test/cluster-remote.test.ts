@@ -133,8 +133,12 @@ describe('remote plugin nodes', () => {
     expect(remoteRows(h1).find((r) => r.node === 'alpha')!.status).toBe('up');
   });
 
-  it('callPluginsSync gives EASYNC for remote plugins and runs the local ones', () => {
+  it('callPluginsSync gives EASYNC for remote plugins without sending them, and runs the local ones', () => {
+    const crossings = () => remoteRows(h1).map((r) => r.calls);
+    const before = crossings();
     const results = h1.callPluginsSync('shop', 'price', 1);
+    expect(crossings()).toEqual(before);
+    expect((results[0]!.data as Error).message).toMatch(/runs on remote node "alpha": a synchronous call cannot wait for the network, so it was not sent/);
     expect(results.map((r) => [r.info.node, r.state])).toEqual([
       ['alpha', 'EXIT'],
       ['h1', 'ok'],

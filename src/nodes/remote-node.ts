@@ -7,6 +7,7 @@
  */
 import type { NatsConnection } from 'nats';
 import { CodecError } from '../cluster/codec.js';
+import { EASYNC, ExtpointError } from '../core/errors.js';
 import { callRequest, pack, parseAnnounce, parseAnswers, PROTOCOL_VERSION, type Announce, type Heartbeat, type Subjects } from '../cluster/protocol.js';
 import { nodeError, REASONS_KEPT, type NodeAnswer, type NodeCall, type NodeHost, type NodeRow, type NodeStatus, type PluginNode } from './node.js';
 
@@ -85,6 +86,21 @@ export class RemoteNode implements PluginNode {
       }
       this.outbox.push({ batch, resolve });
     });
+  }
+
+  /**
+   * A synchronous call cannot wait for the network: each plugin answers `EASYNC` at once, and nothing is
+   * sent, so the plugin does not run for a result nobody would read.
+   */
+  callSync(calls: readonly { module: string; fn: string }[]): NodeAnswer[] {
+    return calls.map(({ module, fn }) => ({
+      ok: false,
+      error: new ExtpointError(
+        EASYNC,
+        `plugin ${module}.${fn} runs on remote node "${this.name}": a synchronous call cannot wait for the network, so it was not sent; ` +
+          'call the point with callPlugins (or point().call)',
+      ),
+    }));
   }
 
   async health(module: string): Promise<unknown> {
