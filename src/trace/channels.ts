@@ -20,8 +20,8 @@ export const CALL_CHANNEL = 'extpoint:call';
 /** The name of the tracing channel of plugin runs. */
 export const PLUGIN_CHANNEL = 'extpoint:plugin';
 
-export const callChannel = dc.tracingChannel<CallTrace>(CALL_CHANNEL);
-export const pluginChannel = dc.tracingChannel<PluginTrace>(PLUGIN_CHANNEL);
+export const callChannel = dc.tracingChannel<unknown, CallTrace>(CALL_CHANNEL);
+export const pluginChannel = dc.tracingChannel<unknown, PluginTrace>(PLUGIN_CHANNEL);
 
 /** Which channels have subscribers, as last seen; the callers are compiled from this. */
 export const tracing = { call: callChannel.hasSubscribers, plugin: pluginChannel.hasSubscribers };
