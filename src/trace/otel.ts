@@ -74,8 +74,11 @@ export function traceWithOpenTelemetry(options: OpenTelemetryOptions = {}): Open
   }
   const tracer = options.tracer ?? (options.tracerProvider ?? trace).getTracer('extpoint');
   const scopes = new AsyncLocalStorage<CallScope | undefined>();
-  const calls = new WeakMap<CallTrace, CallScope>();
-  const runs = new WeakMap<PluginTrace, Span>();
+  // what this adapter keeps on a message: under symbols of its own (a WeakMap per short-lived message costs the GC dearly)
+  const SCOPE = Symbol('extpoint.otel.scope');
+  const SPAN = Symbol('extpoint.otel.span');
+  type CallKept = CallTrace & { [SCOPE]?: CallScope | undefined };
+  type RunKept = PluginTrace & { [SPAN]?: Span | undefined; [SCOPE]?: CallScope | undefined };
 
   /** Starts the call's span: runs as the call's store is entered, before `start` is published. */
   const enter = (m: CallTrace): CallScope | undefined => {
@@ -90,7 +93,7 @@ export function traceWithOpenTelemetry(options: OpenTelemetryOptions = {}): Open
         parent,
       );
       const scope: CallScope = { span, made, open: new Set(), running: null };
-      calls.set(m, scope);
+      (m as CallKept)[SCOPE] = scope;
       return scope;
     } catch {
       return undefined;
@@ -98,9 +101,9 @@ export function traceWithOpenTelemetry(options: OpenTelemetryOptions = {}): Open
   };
 
   const endCall = (m: CallTrace): void => {
-    const scope = calls.get(m);
+    const scope = (m as CallKept)[SCOPE];
     if (scope === undefined) return;
-    calls.delete(m);
+    (m as CallKept)[SCOPE] = undefined;
     const { span } = scope;
     const results = Array.isArray(m.result) && (m.kind === 'call' || m.kind === 'callSync') ? (m.result as PluginResult[]) : null;
     if (results !== null) {
@@ -111,8 +114,8 @@ export function traceWithOpenTelemetry(options: OpenTelemetryOptions = {}): Open
     // plugin runs the call did not wait for (past its timeout): ended with what the call made of them
     for (const run of scope.open) {
       const result = results?.find((r) => r.info.module === run.pluginModule && r.info.node === run.node);
-      const runSpan = runs.get(run);
-      runs.delete(run);
+      const runSpan = (run as RunKept)[SPAN];
+      (run as RunKept)[SPAN] = undefined;
       if (runSpan === undefined) continue;
       if (result !== undefined) {
         runSpan.setAttribute(ATTR.state, result.state);
@@ -136,15 +139,14 @@ export function traceWithOpenTelemetry(options: OpenTelemetryOptions = {}): Open
   };
 
   const endRun = (m: PluginTrace, scope: CallScope | undefined): void => {
-    const span = runs.get(m);
+    const span = (m as RunKept)[SPAN];
     if (span === undefined) return;
-    runs.delete(m);
+    (m as RunKept)[SPAN] = undefined;
     scope?.open.delete(m);
     span.setAttribute(ATTR.state, m.state ?? 'EXIT');
     if (m.state === 'EXIT') failed(span, m.error);
     span.end();
   };
-  const owner = new WeakMap<PluginTrace, CallScope>();
 
   const pluginHandlers = {
     start: (msg: unknown) => {
@@ -166,21 +168,21 @@ export function traceWithOpenTelemetry(options: OpenTelemetryOptions = {}): Open
         },
         parent,
       );
-      runs.set(m, span);
+      (m as RunKept)[SPAN] = span;
       if (scope !== undefined) {
         scope.open.add(m);
         scope.running = span;
-        owner.set(m, scope);
+        (m as RunKept)[SCOPE] = scope;
       }
     },
     end: (msg: unknown) => {
       const m = msg as PluginTrace;
-      const scope = owner.get(m);
+      const scope = (m as RunKept)[SCOPE];
       if (scope !== undefined) scope.running = null;
       if (m.state !== undefined) endRun(m, scope);
     },
     asyncStart: () => {},
-    asyncEnd: (msg: unknown) => endRun(msg as PluginTrace, owner.get(msg as PluginTrace)),
+    asyncEnd: (msg: unknown) => endRun(msg as PluginTrace, (msg as RunKept)[SCOPE]),
     error: () => {},
   };
 
