@@ -243,3 +243,22 @@ describe('tracing channels', () => {
     expect(seen).toEqual(['a in call', 'b in call']);
   });
 });
+
+describe('two copies of extpoint in one process', () => {
+  it("each hears of subscriptions: the second copy chains the first copy's methods", async () => {
+    const first = await import('../src/trace/channels.js');
+    // the built package (made by the global setup) is a second copy, loaded beside the sources
+    const second = (await import('../dist/trace/channels.js')) as typeof first;
+    expect(second.tracing).not.toBe(first.tracing);
+    const noop = () => {};
+    dc.subscribe('tracing:extpoint:call:asyncEnd', noop);
+    try {
+      expect(first.tracing.call).toBe(true);
+      expect(second.tracing.call).toBe(true);
+    } finally {
+      dc.unsubscribe('tracing:extpoint:call:asyncEnd', noop);
+    }
+    expect(first.tracing.call).toBe(false);
+    expect(second.tracing.call).toBe(false);
+  });
+});

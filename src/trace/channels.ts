@@ -67,15 +67,18 @@ const METHODS = ['subscribe', 'unsubscribe', 'bindStore', 'unbindStore'] as cons
 /**
  * Gives a channel object own methods that run Node's (found on its prototype at the time of the call:
  * the inactive one re-enters through this method after making the channel active) and then look again.
+ * Another copy of extpoint loaded in the process has done the same to the same objects: its methods are
+ * called in place of Node's, so every copy hears of every change.
  */
 function notifyOnChange(channel: object): void {
   for (const name of METHODS) {
+    const previous = Object.getOwnPropertyDescriptor(channel, name)?.value as ((...a: unknown[]) => unknown) | undefined;
     Object.defineProperty(channel, name, {
       configurable: true,
       writable: true,
       enumerable: false,
       value: function (this: object, ...args: unknown[]): unknown {
-        const method = (Object.getPrototypeOf(this) as Record<string, (...a: unknown[]) => unknown>)[name]!;
+        const method = previous ?? (Object.getPrototypeOf(this) as Record<string, (...a: unknown[]) => unknown>)[name]!;
         try {
           return method.apply(this, args);
         } finally {
