@@ -3,7 +3,8 @@
  * subscribed to extpoint's tracing channels (the callers are then the untraced ones: the ratio to the
  * generated floor is case 1's), with one no-op subscriber on each of the two tracing channels, with the
  * OpenTelemetry adapter on (SDK tracer, a span processor whose exporter drops spans, the async-hooks
- * context manager), and with the Prometheus adapter on (prom-client registry).
+ * context manager), and with the Prometheus adapter on (prom-client registry). What the OpenTelemetry SDK
+ * itself charges is shown by making as many bare spans as an adapted call makes.
  */
 import dc from 'node:diagnostics_channel';
 import { context } from '@opentelemetry/api';
@@ -29,6 +30,7 @@ export const variants = [
   { key: 'syncChannel', label: 'callPluginsSync, one no-op subscriber per channel', ratioTo: 'sync' },
   { key: 'syncOtel', label: 'callPluginsSync, OpenTelemetry adapter', ratioTo: 'sync' },
   { key: 'syncPrometheus', label: 'callPluginsSync, Prometheus adapter', ratioTo: 'sync' },
+  { key: 'sdkSpans', label: '11 bare SDK spans (startSpan, 4 attributes, end)', ratioTo: 'sync' },
   { key: 'async', label: 'callPlugins (async plugins), no subscriber', ratioTo: 'async' },
   { key: 'asyncChannel', label: 'callPlugins, one no-op subscriber per channel', ratioTo: 'async' },
   { key: 'asyncOtel', label: 'callPlugins, OpenTelemetry adapter', ratioTo: 'async' },
@@ -56,7 +58,23 @@ function observe(key) {
   }
 }
 
+/** The SDK's own price: as many spans as an adapted call of 10 plugins makes, with no call around them. */
+function sdkSpans() {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const dropped = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+  const tracer = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropped)] }).getTracer('bench');
+  const attributes = { 'extpoint.module': 'host', 'extpoint.point': 'p', 'extpoint.node': 'local', 'extpoint.call.kind': 'callSync' };
+  return () => {
+    for (let i = 0; i <= PLUGINS; i++) tracer.startSpan('span', { attributes }).end();
+  };
+}
+
 export async function run(key, opts) {
+  if (key === 'sdkSpans') {
+    const spans = sdkSpans();
+    const m = await measure(spans, opts);
+    return { value: m.nsPerOp, extra: { samples: m.samples, batch: m.batch } };
+  }
   if (key === 'floor') {
     const { call } = generatedFloor(syncPlugins(PLUGINS));
     const m = await measure(() => call(ARGS), opts);
