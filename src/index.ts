@@ -47,6 +47,7 @@ export {
   type ExtpointErrorCode,
 } from './core/errors.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';
+export { CALL_CHANNEL, PLUGIN_CHANNEL, refreshTracing, type CallKind, type CallTrace, type PluginTrace, type TraceState } from './trace/index.js';
 export { definePoint } from './core/points.js';
 export type { Point, DeclaredPoints, DeclaredPoint, TypedPointHandle, PluginFor, PluginReturn, IsPipePoint, NotAPipePoint, PipeResult, TypedPipeOptions, Awaitable } from './core/points.js';
 export type { Priority } from './core/plugin-checks.js';

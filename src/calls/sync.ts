@@ -10,6 +10,7 @@ import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarge
 import { canGenerate, generateFunction } from './codegen.js';
 import { follow } from './outcome.js';
 import { anyCrossing, asyncInSyncError, compileCrossingSync } from './crossing.js';
+import { pluginFns } from './traced.js';
 
 /** A thenable handed to a sync caller: an `EASYNC` exit, and its outcome silenced. */
 function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResult {
@@ -103,7 +104,7 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
     deep: typeof tooDeep,
   ) => SyncCaller | Notifier;
   return factory(
-    slots.map((s) => s.impl as PluginFn),
+    pluginFns(p, slots, mode === 'results' ? 'callSync' : 'notify'),
     slots,
     tally,
     p,
@@ -115,7 +116,7 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
 
 /** The sync caller as a loop, for large and profiled points; for `notify`, thenables count when they settle. */
 function loopSync(p: CallTarget, slots: PluginSlot[], notify: boolean): SyncCaller {
-  const fns = slots.map((s) => s.impl as PluginFn);
+  const fns = pluginFns(p, slots, notify ? 'notify' : 'callSync');
   const n = slots.length;
   const profiling = p.profiling;
   return (args) => {
