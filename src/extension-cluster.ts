@@ -1,10 +1,10 @@
 /**
- * What the `cluster` option gives an extension's flags: one NATS connection, made by `start()` and
- * closed by `stop()`, and the flags replicated through the cluster's key-value bucket. Kept apart from
- * the facade so that the remote plugin nodes can share the same connection.
+ * What the `cluster` option gives an extension's flags: a NATS connection of their own, made by `start()`
+ * before any module is scanned (the remote nodes' connection comes later, in `nodes.start()`) and closed
+ * by `stop()`, and the flags replicated through the cluster's key-value bucket.
  */
 import type { NatsConnection } from 'nats';
-import { clusterSettings, type ClusterOptions, type ClusterSettings } from './cluster/settings.js';
+import type { ClusterSettings } from './cluster/settings.js';
 import type { Registry } from './registry/registry.js';
 import { ClusterFlags, type ClusterFlagsHooks } from './state/cluster-flags.js';
 import type { FlagRef } from './state/flag-keys.js';
@@ -13,13 +13,11 @@ import type { FlagRef } from './state/flag-keys.js';
 const STOP_SETTLE_MS = 2_000;
 
 export class ClusterLink {
-  readonly settings: ClusterSettings;
   readonly flags: ClusterFlags;
   private connection: NatsConnection | null = null;
 
-  /** @throws TypeError naming a bad key of the `cluster` option. */
-  constructor(option: ClusterOptions, registry: Registry, private readonly node: string, hooks: ClusterFlagsHooks) {
-    this.settings = clusterSettings(option);
+  /** `settings`: the `cluster` option, checked. */
+  constructor(readonly settings: ClusterSettings, registry: Registry, private readonly node: string, hooks: ClusterFlagsHooks) {
     this.flags = new ClusterFlags(registry, this.settings.name, node, hooks);
   }
 
@@ -28,7 +26,7 @@ export class ClusterLink {
     if (this.connection !== null) return;
     // Loaded here, not at import: a host without a cluster never loads the NATS client.
     const { connectCluster } = await import('./cluster/connection.js');
-    const nc = await connectCluster(this.settings, this.node);
+    const nc = await connectCluster(this.settings, `${this.node}/flags`);
     try {
       await this.flags.attach(nc);
     } catch (e) {

@@ -55,9 +55,10 @@ export interface ExtensionOptions {
    */
   onCorruptState?: 'reject' | 'backup';
   /**
-   * Joins a NATS cluster: `start()` connects (and `stop()` closes), and flags are replicated through the
-   * cluster's key-value bucket, so a flag set on one host applies on every host of the cluster (see the
-   * README's "Cluster-wide flags"). Default none.
+   * Joins a cluster of remote plugin nodes over NATS: `start()` connects, nodes that announce themselves
+   * register their plugins under their node name, `stop()` leaves. See the README's "Plugin nodes across
+   * processes and machines". Flags are replicated through the cluster's key-value bucket too, so a flag
+   * set on one host applies on every host (see "Cluster-wide flags"). Default none.
    */
   cluster?: ClusterOptions;
 }

@@ -25,6 +25,7 @@ import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import { toJson } from './operator/report-json.js';
 import type { Nodes } from './nodes/nodes.js';
 import { nodeRows, wireNodes } from './nodes/wiring.js';
+import { clusterSettings, type ClusterSettings } from './cluster/settings.js';
 import {
   workerNodeOptions,
   folderOptions,
@@ -50,11 +51,13 @@ export class Extension extends ExtensionCalls {
   private folders: PluginFolders | null;
   /** Worker nodes asked for by `pluginDirs` entries; null when none (nothing changes for such hosts). */
   private nodes: Nodes | null = null;
+  /** The `cluster` option, checked; null without one. */
+  private readonly cluster: ClusterSettings | null;
   /** Durable operator state, when `stateFile` is given; `stateOpen` once loaded by `start()`. */
   private readonly state: OperatorState | null;
   private stateOpen = false;
-  /** The `cluster` option's connection and replicated flags; null without it. */
-  private readonly cluster: ClusterLink | null;
+  /** The cluster's replicated flags (their own connection); null without the `cluster` option. */
+  private readonly clusterFlags: ClusterLink | null;
 
   /** What a module's arrival and departure do; the plugin folders and worker nodes use it too. */
   private readonly installer: ModuleInstaller;
@@ -73,6 +76,7 @@ export class Extension extends ExtensionCalls {
       loadError: (error) => this.recordLoadError(error),
     });
     this.folders = folderOptions(options, this.installer, (name) => this.registry.modules.get(name)?.origin);
+    this.cluster = options.cluster === undefined ? null : clusterSettings(options.cluster);
     this.nodes = this.makeNodes(options);
     this.loaded = new LoadedModules({
       record: (name) => this.registry.modules.get(name),
@@ -89,11 +93,11 @@ export class Extension extends ExtensionCalls {
     });
     this.state = state === null ? null : new OperatorState(state.store, this.registry, node, state.flushMs, status, toJson);
     // Cluster-wide flags: the bucket's problems become load errors, and flags it applies reach the state file.
-    this.cluster =
-      options.cluster === undefined
+    this.clusterFlags =
+      this.cluster === null
         ? null
-        : new ClusterLink(options.cluster, this.registry, node, {
-            problem: (message) => this.recordLoadError({ file: `nats-kv:${this.cluster?.flags.bucket ?? ''}`, message }),
+        : new ClusterLink(this.cluster, this.registry, node, {
+            problem: (message) => this.recordLoadError({ file: `nats-kv:${this.clusterFlags?.flags.bucket ?? ''}`, message }),
             applied: () => this.state?.flagsChanged(),
           });
   }
@@ -111,14 +115,15 @@ export class Extension extends ExtensionCalls {
   async start(options?: StartOptions): Promise<void> {
     if (options !== undefined) {
       checkExtensionOptions(options, true);
-      if (this.folders !== null || this.nodes !== null) {
+      if (this.folders !== null || (this.nodes?.workers ?? 0) > 0) {
         throw new TypeError(
           'extpoint: start(options) gives plugin folders, but this instance already has them; ' +
             'give pluginDirs either to createExtension or to start, once',
         );
       }
       this.folders = folderOptions(options, this.installer, (name) => this.registry.modules.get(name)?.origin);
-      this.nodes = this.makeNodes(options);
+      if (this.nodes === null) this.nodes = this.makeNodes(options);
+      else this.nodes.addWorkers(workerNodeOptions(options, this.node));
     }
     if (this.started) return;
     if (this.state !== null && !this.stateOpen) {
@@ -126,9 +131,9 @@ export class Extension extends ExtensionCalls {
       this.stateOpen = true;
     }
     // After the state file, so that the cluster's flags win over the file's.
-    if (this.cluster !== null) {
+    if (this.clusterFlags !== null) {
       try {
-        await this.cluster.start();
+        await this.clusterFlags.start();
       } catch (e) {
         if (this.stateOpen) {
           this.stateOpen = false;
@@ -143,7 +148,13 @@ export class Extension extends ExtensionCalls {
     // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
     if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
     await this.folders?.start();
-    await this.nodes?.start();
+    try {
+      await this.nodes?.start();
+    } catch (err) {
+      // The cluster could not be joined: a later start() tries again rather than doing nothing.
+      this.started = false;
+      throw err;
+    }
     if (this.state !== null) {
       this.state.flagsChanged();
       this.state.startFlushing();
@@ -182,7 +193,7 @@ export class Extension extends ExtensionCalls {
       localNode: this.node,
       up: (event) => this.emit('nodeUp', event),
       down: (event) => this.emit('nodeDown', event),
-    });
+    }, this.cluster);
   }
 
   /** The node a plugin module runs on: a worker node's when one registered it, else this extension's own. */
@@ -213,7 +224,7 @@ export class Extension extends ExtensionCalls {
     const panels = [...this.panels];
     this.panels.clear();
     await Promise.all([...services, ...panels].map((service) => service.close()));
-    await this.cluster?.stop();
+    await this.clusterFlags?.stop();
     if (this.stateOpen) {
       this.stateOpen = false;
       this.state?.close();
@@ -226,7 +237,7 @@ export class Extension extends ExtensionCalls {
    */
   private flagged(outcome: FlagOutcome, ref: FlagRef): FlagOutcome {
     this.state?.flagsChanged();
-    this.cluster?.changed(ref);
+    this.clusterFlags?.changed(ref);
     return outcome;
   }
 
@@ -236,7 +247,7 @@ export class Extension extends ExtensionCalls {
    * NATS server is away it waits for its return (race it with a timer to bound the wait).
    */
   flagsSettled(): Promise<void> {
-    return this.cluster?.flags.settled() ?? Promise.resolve();
+    return this.clusterFlags?.flags.settled() ?? Promise.resolve();
   }
 
   /** Takes over the history a state file kept; a previous process that never stopped cleanly is recorded. */

@@ -36,6 +36,12 @@ export interface NodeRow {
   lastReasons: string[];
   /** When its current run started; null while it is not up. */
   startedAt: Date | null;
+  /**
+   * With a `cluster` option only: NATS messages dropped because they did not parse or fit the protocol.
+   * On a remote node's row, those about that node (and the requests the node says it dropped); on the
+   * host's own row, those about no known node.
+   */
+  dropped?: number;
 }
 
 /** How many reasons a node row keeps. */
@@ -63,6 +69,12 @@ export interface PluginNode {
   restart(): Promise<void>;
   /** Runs a batch of plugin calls; one answer per entry, in order. Never rejects. */
   call(batch: NodeCall[]): Promise<NodeAnswer[]>;
+  /**
+   * Runs a batch synchronously, every entry with `args`; one answer per entry, in order. Never throws.
+   * Only nodes that can block for an answer have it (a worker node); the others answer sync calls
+   * `EASYNC` through their async proxies.
+   */
+  callSync?(calls: readonly { module: string; fn: string }[], args: unknown): NodeAnswer[];
   /** Runs a module's health probe on the node. */
   health(module: string): Promise<unknown>;
   /** The node's report row (`plugins` filled in by the caller, who knows the registry). */

@@ -8,12 +8,16 @@ import { PluginFolders } from '../modules/folder.js';
 import { readExports, type Declarations } from '../core/declarations.js';
 import type { NodeCall } from './node.js';
 import { packThrown, unclonablePath, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
+import type { SyncEnd } from './sync-channel.js';
+import { serveSync } from './sync-worker.js';
 
 /** What the host gives a worker node. */
 export interface WorkerNodeData {
   dir: string;
   watch: boolean;
   checkPermissions: boolean;
+  /** The worker's end of the channel for sync calls (see sync-channel.ts). */
+  sync: SyncEnd;
 }
 
 const port = parentPort!;
@@ -47,6 +51,8 @@ const folders = new PluginFolders(
   },
   { dirs: [data.dir], watch: data.watch, checkPermissions: data.checkPermissions },
 );
+
+serveSync(data.sync, (module, fn) => modules.get(module)?.plugins.find((p) => p.fn === fn)?.impl);
 
 async function runOne(call: NodeCall): Promise<WireAnswer> {
   try {
