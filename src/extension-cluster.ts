@@ -27,12 +27,14 @@ export class ClusterLink {
     // Loaded here, not at import: a host without a cluster never loads the NATS client.
     const { connectCluster } = await import('./cluster/connection.js');
     const nc = await connectCluster(this.settings, `${this.node}/flags`);
+    let attached: boolean;
     try {
-      await this.flags.attach(nc);
+      attached = await this.flags.attach(nc);
     } catch (e) {
       await nc.close();
       throw e;
     }
+    if (!attached) return void (await nc.close());
     this.connection = nc;
   }
 

@@ -12,7 +12,7 @@ import { connect, type KV, type NatsConnection } from 'nats';
 import { createExtension, type Extension } from '../src/index.js';
 import { flagBucket } from '../src/state/cluster-flags.js';
 import { decodeToken, encodeToken, flagKey, parseFlagKey } from '../src/state/flag-keys.js';
-import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { freePort, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { runNode } from './helpers/run-node.js';
 import { noUnhandledRejections, sleep } from './helpers/unhandled.js';
 
@@ -326,6 +326,36 @@ describe('cluster option', () => {
       await b.stop();
     } finally {
       await secure.stop();
+    }
+  });
+});
+
+describe('a NATS server without JetStream', () => {
+  it('starts the host with flags local only, and says so in a load error', async () => {
+    const port = await freePort();
+    const plain = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    const exited = new Promise((done) => plain.once('exit', done));
+    try {
+      const url = `nats://127.0.0.1:${port}`;
+      await until('the plain server accepts', async () => {
+        try {
+          await (await connect({ servers: url })).close();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const a = createExtension({ scanLoaded: false, cluster: { servers: url } });
+      a.registerModule('anat', { billing_checkout_Plugin: () => 'anat' });
+      await a.start();
+      expect(a.report().status.loadErrors.map((e) => e.message).join('\n')).toMatch(/cluster-wide flags are off: the NATS server has no JetStream.*-js/);
+      expect(a.disablePlugin('anat', 'billing', 'checkout')).toBe('applied');
+      await a.flagsSettled(); // nothing to wait for
+      expect(await ran(a)).toEqual([]);
+      await a.stop();
+    } finally {
+      plain.kill('SIGKILL');
+      await exited;
     }
   });
 });

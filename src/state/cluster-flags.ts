@@ -89,16 +89,25 @@ export class ClusterFlags {
   }
 
   /**
-   * Opens (or creates) the bucket, applies every flag in it to the registry, and watches it.
+   * Opens (or creates) the bucket, applies every flag in it to the registry, and watches it. Resolves
+   * false, after reporting it as a problem, when the server has no JetStream (flags stay local).
    *
    * @throws Error naming the bucket when JetStream does not answer or the current keys do not arrive in time.
    */
-  async attach(nc: NatsConnection): Promise<void> {
-    if (this.kv !== null) return;
+  async attach(nc: NatsConnection): Promise<boolean> {
+    if (this.kv !== null) return true;
     let kv: KV;
     try {
       kv = await nc.jetstream({ timeout: REQUEST_MS }).views.kv(this.bucket, { timeout: REQUEST_MS });
     } catch (e) {
+      if (/\b503\b|no responders|jetstream not enabled/i.test(errorText(e))) {
+        // A server without JetStream still serves remote nodes: the flags stay on this host, and say so.
+        this.hooks.problem(
+          `cluster-wide flags are off: the NATS server has no JetStream for the flag bucket ${this.bucket} (${errorText(e)}); ` +
+            'flags apply on this host only. Run nats-server with -js and start the host again',
+        );
+        return false;
+      }
       throw new Error(
         `extpoint: cannot open the cluster's flag bucket ${this.bucket}: ${errorText(e)}; the NATS server must run JetStream (nats-server -js)`,
       );
@@ -113,6 +122,7 @@ export class ClusterFlags {
     this.attachedOnce = true;
     this.followStatus(nc);
     this.pump();
+    return true;
   }
 
   /** Stops watching and writing. Changes not yet written are dropped (the registry keeps them on this host). */
