@@ -221,6 +221,34 @@ describe('callPlugins with a signal', () => {
     ]);
   });
 
+  it('a plugin that aborts the signal and returns a promise is EABORT at once, in calls and pipes', async () => {
+    await noUnhandledRejections(async () => {
+      const ext = createExtension();
+      let controller = new AbortController();
+      ext.registerModule('a', {
+        h_p_Plugin: () => {
+          controller.abort();
+          return sleep(5).then(() => Promise.reject(new Error('late')));
+        },
+      });
+      ext.registerModule('b', { h_p_Plugin: (x: unknown) => x });
+      for (const parallel of [false, true]) {
+        controller = new AbortController();
+        expect(states(await ext.callPlugins('h', 'p', 1, { signal: controller.signal, parallel }))).toEqual([
+          ['a', 'EXIT', EABORT],
+          ['b', 'EXIT', EABORT],
+        ]);
+      }
+      controller = new AbortController();
+      expect(await ext.pipe('h', 'p', 1, { signal: controller.signal, timeoutMs: 60_000 })).toBe(1);
+      expect(counters(ext)).toEqual([
+        ['a', 0, 3],
+        ['b', 0, 2],
+      ]);
+      await sleep(10);
+    });
+  });
+
   it('timeoutMs still applies with a signal, and a plugin that throws is its EXIT as ever', async () => {
     const ext = createExtension();
     const boom = new Error('boom');

@@ -33,6 +33,8 @@ export function abortError(slot: PluginSlot, signal: AbortSignal): ExtpointError
   });
 }
 
+const ignore = () => {};
+
 /** What `waitFor` gives when the signal aborted first. */
 const ABORTED = Symbol('aborted');
 
@@ -48,6 +50,13 @@ function waitFor(
   signal: AbortSignal,
 ): Promise<Outcome | typeof ABORTED> {
   return new Promise((resolve) => {
+    if (signal.aborted) {
+      // the plugin aborted the signal itself before returning its promise: no event will come. Followed
+      // all the same, so that a late rejection is handled.
+      follow(value, ignore, ignore);
+      resolve(ABORTED);
+      return;
+    }
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const end = (o: Outcome | typeof ABORTED) => {
