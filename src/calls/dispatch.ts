@@ -11,8 +11,8 @@
  */
 import type { CallTarget } from './target.js';
 import { compileNotify, compileSync } from './sync.js';
-import { compileCall } from './async.js';
-import { compilePipe } from './pipe.js';
+import { callerOf } from './crossing-call.js';
+import { pipeCallerOf } from './crossing-pipe.js';
 
 /** Resets a point's dispatchers to stubs that compile on first use and mark the point as called. */
 export function installStubs(p: CallTarget): void {
@@ -26,10 +26,10 @@ export function installStubs(p: CallTarget): void {
   };
   p.call = (args, opts) => {
     p.called = true;
-    return (p.call = compileCall(p))(args, opts);
+    return (p.call = callerOf(p))(args, opts);
   };
   p.pipe = (state, opts) => {
     p.called = true;
-    return (p.pipe = compilePipe(p))(state, opts);
+    return (p.pipe = pipeCallerOf(p))(state, opts);
   };
 }

@@ -1,12 +1,14 @@
 /**
  * The worker nodes of one extension: made from its `pluginDirs` entries, started and stopped with it, and
  * the bridge between what a node announces and the registry: a plugin on a node is registered in the
- * host with a proxy that crosses to the node and returns a promise.
+ * host with a proxy that crosses to the node and returns a promise, which the compiled callers of a
+ * point recognise and batch with the node's other plugins (see calls/crossing.ts).
  */
 import type { Declarations, PluginDeclaration } from '../core/declarations.js';
 import type { NodeHost, NodeRow, PluginNode, RemotePlugin, RemotePoint, RemoteProblem } from './node.js';
 import { WorkerNode, type WorkerNodeSettings } from './worker-node.js';
 import { describe } from '../core/naming.js';
+import { crossingPlugin } from '../calls/crossing.js';
 import type { Registry } from '../registry/registry.js';
 
 export class Nodes {
@@ -69,21 +71,12 @@ export function remoteDeclarations(
   health: boolean,
 ): Declarations {
   const decls: Declarations = {
-    plugins: plugins.map((p): PluginDeclaration => ({ ...p, impl: proxy(node, name, p.fn) })),
+    plugins: plugins.map((p): PluginDeclaration => ({ ...p, impl: crossingPlugin(node, name, p.fn) })),
     points,
     problems,
   };
   if (health) decls.health = () => node.health(name);
   return decls;
-}
-
-function proxy(node: PluginNode, module: string, fn: string): (args: unknown) => Promise<unknown> {
-  return (args) =>
-    node.call([{ module, fn, args }]).then((answers) => {
-      const a = answers[0]!;
-      if (a.ok) return a.data;
-      throw a.error;
-    });
 }
 
 /**

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RestartPolicy, type RestartLimits } from './restart-policy.js';
 import { nodeError, REASONS_KEPT, type NodeAnswer, type NodeCall, type NodeHost, type NodeRow, type NodeStatus, type PluginNode } from './node.js';
-import { unclonablePath, unpackThrown, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
+import { unclonablePath, unpackThrown, type FromWorker, type RunAnswers, type ToWorker, type WireAnswer } from './wire.js';
+import { PendingCalls, type Pending } from './pending-calls.js';
+import type { CrossingPipeAnswer, CrossingPlan } from '../calls/crossing.js';
 import type { WorkerNodeData } from './worker-main.js';
 import { DownWatch } from './down-watch.js';
 
@@ -37,11 +39,8 @@ interface Outgoing {
   resolve(answers: NodeAnswer[]): void;
 }
 
-interface Pending {
-  resolve(answers: NodeAnswer[]): void;
-  size: number;
-  timer: NodeJS.Timeout;
-}
+/** How many plans a worker keeps; past that it is told to forget them all, and they are sent again. */
+const PLANS_MAX = 1000;
 
 export class WorkerNode implements PluginNode {
   readonly kind = 'worker' as const;
@@ -49,10 +48,14 @@ export class WorkerNode implements PluginNode {
   private worker: Worker | null = null;
   private ready = false;
   private readonly policy: RestartPolicy;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending: PendingCalls;
   private outbox: Outgoing[] | null = null;
   private nextId = 1;
-  private calls = 0;
+  /** Plans the current worker knows, by key. */
+  private plans = new Map<string, number>();
+  private nextPlan = 1;
+  /** Messages carrying plugin calls posted to the worker. */
+  private crossings = 0;
   private restarts = 0;
   private readonly reasons: string[] = [];
   private startedAt: Date | null = null;
@@ -71,6 +74,7 @@ export class WorkerNode implements PluginNode {
     private readonly host: NodeHost,
   ) {
     this.policy = new RestartPolicy(settings.restart);
+    this.pending = new PendingCalls(settings.callTimeoutMs, (_id, p) => this.timedOut(p));
     this.downWatch = new DownWatch(settings.dir, () => void this.restart());
   }
 
@@ -104,7 +108,6 @@ export class WorkerNode implements PluginNode {
   }
 
   call(batch: NodeCall[]): Promise<NodeAnswer[]> {
-    this.calls++;
     if (this.worker === null || !this.ready) return Promise.resolve(this.allFail(batch.length, this.downError()));
     return new Promise((resolve) => {
       // Calls made in the same turn cross together: one message out, one back.
@@ -116,10 +119,63 @@ export class WorkerNode implements PluginNode {
     });
   }
 
+  /** Runs every plugin of `plan` with `args`: one message `[id, plan, args]` out, one back. */
+  run(plan: CrossingPlan, args: unknown): Promise<NodeAnswer[]> {
+    const worker = this.worker;
+    const size = plan.entries.length;
+    if (worker === null || !this.ready) return Promise.resolve(this.allFail(size, this.downError()));
+    if (this.outbox !== null) this.flush(); // calls made earlier in this turn go first
+    const planId = this.planOf(worker, plan);
+    const id = this.nextId++;
+    try {
+      worker.postMessage([id, planId, args] satisfies ToWorker);
+    } catch (err) {
+      return Promise.resolve(this.allFail(size, this.cloneError(args, 'args', err)));
+    }
+    this.crossings++;
+    return new Promise((resolve) => this.pending.add(id, 0, resolve, size));
+  }
+
+  /** Runs the plugins of `plan` as consecutive pipe steps from `state`, in one crossing. */
+  pipe(plan: CrossingPlan, state: unknown): Promise<CrossingPipeAnswer> {
+    const worker = this.worker;
+    if (worker === null || !this.ready) return Promise.resolve({ ok: false, ran: 0, error: this.downError() });
+    if (this.outbox !== null) this.flush(); // calls made earlier in this turn go first
+    const planId = this.planOf(worker, plan);
+    const id = this.nextId++;
+    try {
+      worker.postMessage({ t: 'pipe', id, plan: planId, state } satisfies ToWorker);
+    } catch (err) {
+      return Promise.resolve({ ok: false, ran: 0, error: this.cloneError(state, 'state', err) });
+    }
+    this.crossings++;
+    return new Promise((resolve) => this.pending.add(id, 1, resolve, plan.entries.length));
+  }
+
+  /** The id of `plan` in the current worker, sending it there first if the worker does not know it yet. */
+  private planOf(worker: Worker, plan: CrossingPlan): number {
+    let id = this.plans.get(plan.key);
+    if (id !== undefined) return id;
+    if (this.plans.size >= PLANS_MAX) {
+      this.plans.clear();
+      worker.postMessage({ t: 'forget' } satisfies ToWorker);
+    }
+    id = this.nextPlan++;
+    this.plans.set(plan.key, id);
+    worker.postMessage({ t: 'plan', id, entries: plan.entries.map((e): [string, string] => [e.module, e.fn]) } satisfies ToWorker);
+    return id;
+  }
+
+  private cloneError(value: unknown, root: string, err: unknown): Error {
+    const where = unclonablePath(value, root);
+    return nodeError('EDATACLONE', `${where} cannot cross to node "${this.name}" by structured clone: ${(err as Error).message}`);
+  }
+
   /** Sends the calls of this turn as one message; a part that cannot be cloned is sent (and fails) alone. */
   private flush(): void {
-    const parts = this.outbox ?? [];
+    const parts = this.outbox;
     this.outbox = null;
+    if (parts === null) return;
     if (parts.length === 1 || !this.send(parts)) for (const part of parts) this.send([part]);
   }
 
@@ -138,11 +194,10 @@ export class WorkerNode implements PluginNode {
       worker.postMessage({ t: 'call', id, batch } satisfies ToWorker);
     } catch (err) {
       if (parts.length > 1) return false;
-      const where = unclonablePath(parts[0]!.batch[0]?.args, 'args');
-      const error = nodeError('EDATACLONE', `${where} cannot cross to node "${this.name}" by structured clone: ${(err as Error).message}`);
-      parts[0]!.resolve(this.allFail(size, error));
+      parts[0]!.resolve(this.allFail(size, this.cloneError(parts[0]!.batch[0]?.args, 'args', err)));
       return true;
     }
+    this.crossings++;
     const resolve =
       parts.length === 1
         ? parts[0]!.resolve
@@ -153,8 +208,7 @@ export class WorkerNode implements PluginNode {
               at += part.batch.length;
             }
           };
-    const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
-    this.pending.set(id, { resolve, size, timer });
+    this.pending.add(id, 0, resolve, size);
     return true;
   }
 
@@ -163,8 +217,7 @@ export class WorkerNode implements PluginNode {
     if (worker === null || !this.ready) throw this.downError();
     const id = this.nextId++;
     const answers = await new Promise<NodeAnswer[]>((resolve) => {
-      const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
-      this.pending.set(id, { resolve, size: 1, timer });
+      this.pending.add(id, 0, resolve, 1);
       worker.postMessage({ t: 'health', id, module } satisfies ToWorker);
     });
     const a = answers[0]!;
@@ -177,7 +230,7 @@ export class WorkerNode implements PluginNode {
       node: this.name,
       kind: 'worker',
       status: this.status,
-      calls: this.calls,
+      calls: this.crossings,
       restarts: this.restarts,
       lastReasons: [...this.reasons],
       startedAt: this.status === 'up' ? this.startedAt : null,
@@ -194,6 +247,7 @@ export class WorkerNode implements PluginNode {
     this.worker = worker;
     this.ready = false;
     this.announced = new Set();
+    this.plans = new Map();
     worker.on('message', (m: FromWorker) => this.worker === worker && this.received(m));
     worker.on('error', (err) => this.worker === worker && this.fault(`uncaught in the worker: ${describeError(err)}`));
     worker.on('exit', (code) => this.worker === worker && this.fault(`the worker exited with code ${code}`));
@@ -204,13 +258,22 @@ export class WorkerNode implements PluginNode {
   }
 
   private received(m: FromWorker): void {
+    if (Array.isArray(m)) {
+      const p = this.pending.take(m[0]);
+      if (p !== undefined) (p.resolve as (a: NodeAnswer[]) => void)(runAnswers(m));
+      return;
+    }
     switch (m.t) {
       case 'answers': {
-        const p = this.pending.get(m.id);
+        const p = this.pending.take(m.id);
+        if (p !== undefined) (p.resolve as (a: NodeAnswer[]) => void)(m.answers.map(toAnswer));
+        return;
+      }
+      case 'piped': {
+        const p = this.pending.take(m.id);
         if (p === undefined) return;
-        this.pending.delete(m.id);
-        clearTimeout(p.timer);
-        p.resolve(m.answers.map(toAnswer));
+        const a: CrossingPipeAnswer = m.ok ? { ok: true, ran: m.ran, halted: m.halted, data: m.data } : { ok: false, ran: m.ran, error: unpackThrown(m.error) };
+        (p.resolve as (a: CrossingPipeAnswer) => void)(a);
         return;
       }
       case 'install':
@@ -241,12 +304,9 @@ export class WorkerNode implements PluginNode {
     }
   }
 
-  private timedOut(id: number): void {
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.pending.delete(id);
+  private timedOut(p: Pending): void {
     const message = `node "${this.name}" did not answer within callTimeoutMs (${this.settings.callTimeoutMs} ms); its worker is restarted`;
-    p.resolve(this.allFail(p.size, nodeError('ETIMEOUT', message)));
+    this.fail(p, nodeError('ETIMEOUT', message));
     this.kill(`a call did not answer within callTimeoutMs (${this.settings.callTimeoutMs} ms)`);
   }
 
@@ -269,11 +329,7 @@ export class WorkerNode implements PluginNode {
     this.reasons.push(reason);
     if (this.reasons.length > REASONS_KEPT) this.reasons.shift();
     const error = nodeError('ENODEDOWN', `node "${this.name}" went down: ${reason}`);
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      clearTimeout(p.timer);
-      p.resolve(this.allFail(p.size, error));
-    }
+    for (const p of this.pending.takeAll()) this.fail(p, error);
     if (!supervise || this.stopped) {
       this.settleFirstRun();
       return;
@@ -300,6 +356,12 @@ export class WorkerNode implements PluginNode {
     return nodeError('ENODEDOWN', `node "${this.name}" is ${this.status === 'up' ? 'starting' : this.status}: ${why}`);
   }
 
+  /** Answers a crossing with `error` for each of its entries. */
+  private fail(p: Pending, error: Error): void {
+    if (p.kind === 1) (p.resolve as (a: CrossingPipeAnswer) => void)({ ok: false, ran: 0, error });
+    else (p.resolve as (a: NodeAnswer[]) => void)(this.allFail(p.size, error));
+  }
+
   private allFail(size: number, error: Error): NodeAnswer[] {
     const answers: NodeAnswer[] = [];
     for (let i = 0; i < size; i++) answers.push({ ok: false, error });
@@ -321,6 +383,15 @@ export class WorkerNode implements PluginNode {
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     this.restartTimer = null;
   }
+}
+
+function runAnswers([, data, thrown]: RunAnswers): NodeAnswer[] {
+  const answers = new Array<NodeAnswer>(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const t = thrown === 0 ? undefined : thrown[i];
+    answers[i] = t === undefined ? { ok: true, data: data[i] } : { ok: false, error: unpackThrown(t) };
+  }
+  return answers;
 }
 
 function toAnswer(a: WireAnswer): NodeAnswer {
