@@ -8,16 +8,17 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { errorStack, errorText } from '../core/thrown.js';
+import { MAX_NESTING, nestingDepth } from './nesting.js';
+import { IMPORT_OPTIONS, quietVmImport } from './vm-import.js';
+import { keepSourceMap } from './esm-stacks.js';
+
 /**
  * esbuild, loaded when a file first needs converting: its CommonJS entry costs tens of milliseconds to
  * load, which every worker node's start would pay even when its folder holds no ES module.
  */
 let esbuild: typeof import('esbuild') | null = null;
 const loadEsbuild = (): typeof import('esbuild') => (esbuild ??= createRequire(import.meta.url)('esbuild') as typeof import('esbuild'));
-import { errorStack, errorText } from '../core/thrown.js';
-import { MAX_NESTING, nestingDepth } from './nesting.js';
-import { IMPORT_OPTIONS, quietVmImport } from './vm-import.js';
-import { keepSourceMap } from './esm-stacks.js';
 
 /** The names a plugin file sees, as in Node's CommonJS wrapper, plus `import.meta` for converted ES modules. */
 const WRAPPER = ['exports', 'require', 'module', '__filename', '__dirname'];

@@ -68,6 +68,8 @@ export interface PluginNode extends CrossingNode {
   call(batch: NodeCall[]): Promise<NodeAnswer[]>;
   /** Runs a module's health probe on the node. */
   health(module: string): Promise<unknown>;
+  /** Adds `count` restarts a previous process recorded (from the state file) to the node's count. */
+  adoptRestarts?(count: number): void;
   /** The node's report row (`plugins` filled in by the caller, who knows the registry). */
   row(): Omit<NodeRow, 'plugins'>;
 }

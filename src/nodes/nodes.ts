@@ -51,6 +51,11 @@ export class Nodes {
     return node.restart();
   }
 
+  /** Takes over the restart counts a state file kept, by node name (names not here are ignored). */
+  adoptRestarts(counts: Readonly<Record<string, number>>): void {
+    for (const [name, count] of Object.entries(counts)) this.nodes.get(name)?.adoptRestarts?.(count);
+  }
+
   get(name: string): PluginNode | undefined {
     return this.nodes.get(name);
   }

@@ -225,6 +225,10 @@ export class WorkerNode implements PluginNode {
     throw a.error;
   }
 
+  adoptRestarts(count: number): void {
+    if (Number.isSafeInteger(count) && count > 0) this.restarts += count;
+  }
+
   row(): Omit<NodeRow, 'plugins'> {
     return {
       node: this.name,
