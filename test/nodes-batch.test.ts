@@ -186,4 +186,32 @@ describe('crossings to worker nodes', () => {
     ]);
     expect((again[2]!.data as Error).message).toContain('result.f');
   });
+
+  it('an answer the host cannot read (messageerror) answers its call EDATACLONE instead of hanging it', async () => {
+    // A value that clones in the worker but that the host cannot rebuild: its clone names a deserializer
+    // the host does not have (reached through the clone symbol a net.BlockList carries).
+    await writeFile(
+      join(sandbox, 'odd.cjs'),
+      `const { BlockList } = require('node:net');\n` +
+        `const kClone = Object.getOwnPropertySymbols(BlockList.prototype).find((s) => String(s) === 'Symbol(messaging_clone_symbol)');\n` +
+        `const odd = () => { const b = new BlockList(); b[kClone] = () => ({ data: {}, deserializeInfo: 'internal/no/such/module:Nope' }); return b; };\n` +
+        `exports.app_p_Plugin = (a) => (a.odd ? odd() : 'odd fine');\n` +
+        `exports.app_chain_Plugin = (s) => (s.odd ? odd() : s);\n`,
+    );
+    await writeFile(join(sandbox, 'plain.mjs'), `export function app_p_Plugin() { return 'plain'; }\n`);
+    const e = make();
+    await e.start();
+    const results = await e.callPlugins('app', 'p', { odd: true });
+    expect(results.map((r) => [r.info.module, r.state, (r.data as { code?: string }).code])).toEqual([
+      ['odd', 'EXIT', 'EDATACLONE'],
+      ['plain', 'EXIT', 'EDATACLONE'],
+    ]);
+    expect((results[0]!.data as Error).message).toMatch(/could not be read in the host/);
+    const input = { odd: true };
+    expect(await e.pipe('app', 'chain', input)).toBe(input);
+    expect(e.report().plugins.find((p) => p.fn === 'app_chain_Plugin')).toMatchObject({ ok: 0, exit: 1 });
+    // the node stays up and answers the next call
+    expect((await e.callPlugins('app', 'p', { odd: false })).map((r) => r.data)).toEqual(['odd fine', 'plain']);
+    expect(e.report().nodes.find((n) => n.node === 'sandbox')).toMatchObject({ status: 'up', restarts: 0 });
+  });
 });

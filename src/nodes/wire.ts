@@ -13,6 +13,8 @@ export type ToWorker =
   | RunMessage
   | { t: 'plan'; id: number; entries: [module: string, fn: string][] }
   | { t: 'forget' }
+  /** The host could not read the worker's message number `seq` (counted from 1 per worker). */
+  | { t: 'lost'; seq: number; reason: string }
   | { t: 'pipe'; id: number; plan: number; state: unknown }
   | { t: 'call'; id: number; batch: NodeCall[] }
   | { t: 'health'; id: number; module: string };

@@ -20,7 +20,48 @@ export interface WorkerNodeData {
 const port = parentPort!;
 const data = workerData as WorkerNodeData;
 const modules = new Map<string, Declarations>();
-const post = (message: FromWorker) => port.postMessage(message);
+
+/**
+ * Every message to the host is counted, and for the last RING answers which crossing each answered: a
+ * message the host cannot read (its `messageerror`) is reported back by its number (`lost`), and that
+ * crossing is answered again, with EDATACLONE, so that no call waits for an answer that never comes.
+ */
+const RING = 256;
+const RUN = 1;
+const ANSWERS = 2;
+const PIPED = 3;
+let posted = 0;
+const ringSeq = new Float64Array(RING);
+const ringId = new Float64Array(RING);
+const ringSize = new Uint32Array(RING);
+const ringKind = new Uint8Array(RING);
+
+/** Posts `message`; for an answer (`kind`), remembers its crossing `id` and `size` (for a pipe: the step to blame). */
+function post(message: FromWorker, kind = 0, id = 0, size = 0): void {
+  port.postMessage(message);
+  const seq = ++posted;
+  if (kind === 0) return;
+  const at = seq % RING;
+  ringSeq[at] = seq;
+  ringId[at] = id;
+  ringSize[at] = size;
+  ringKind[at] = kind;
+}
+
+/** The host could not read message `seq`: if it was an answer, answers its crossing again with EDATACLONE. */
+function lost(seq: number, reason: string): void {
+  const at = seq % RING;
+  const kind = ringKind[at]!;
+  if (ringSeq[at] !== seq || kind === 0) return;
+  ringKind[at] = 0;
+  const id = ringId[at]!;
+  const size = ringSize[at]!;
+  const message = `the answer could not be read in the host (${reason}): a value crossed that structured clone wrote but the host cannot rebuild`;
+  const error: WireThrown = { error: { name: 'Error', message, code: 'EDATACLONE' } };
+  if (kind === RUN) post([id, new Array(size), new Array<WireThrown>(size).fill(error)]);
+  else if (kind === ANSWERS) post({ t: 'answers', id, answers: Array.from({ length: size }, () => ({ ok: false as const, error })) });
+  else post({ t: 'piped', id, ok: false, ran: size, error });
+}
 /** Bumped whenever a module comes or goes, so that plans look their functions up again. */
 let version = 0;
 
@@ -134,7 +175,7 @@ function runPlan(id: number, planId: number, args: unknown): void {
 /** Posts a run's answers; a value that cannot be cloned is replaced, alone, by an EDATACLONE error. */
 function answerRun(id: number, data: unknown[], thrown: WireThrown[] | 0): void {
   try {
-    port.postMessage([id, data, thrown] satisfies FromWorker);
+    post([id, data, thrown], RUN, id, data.length);
     return;
   } catch {
     // One of them cannot cross: find which.
@@ -146,7 +187,7 @@ function answerRun(id: number, data: unknown[], thrown: WireThrown[] | 0): void 
     data[i] = undefined;
     errors[i] = bad;
   }
-  port.postMessage([id, data, errors] satisfies FromWorker);
+  post([id, data, errors], RUN, id, data.length);
 }
 
 /** Null when `value` clones; else the EDATACLONE error to send instead. */
@@ -182,11 +223,11 @@ async function runPipe(id: number, planId: number, state: unknown): Promise<void
       state = d;
     }
   } catch (e) {
-    post({ t: 'piped', id, ok: false, ran, error: packThrown(e) });
+    post({ t: 'piped', id, ok: false, ran, error: packThrown(e) }, PIPED, id, ran);
     return;
   }
   try {
-    post({ t: 'piped', id, ok: true, ran, halted, data: state });
+    post({ t: 'piped', id, ok: true, ran, halted, data: state }, PIPED, id, Math.max(0, ran - 1));
   } catch (err) {
     const message = `${unclonablePath(state, 'result')} cannot cross to the host by structured clone: ${(err as Error).message}`;
     post({ t: 'piped', id, ok: false, ran: Math.max(0, ran - 1), error: { error: { name: 'Error', message, code: 'EDATACLONE' } } });
@@ -196,7 +237,7 @@ async function runPipe(id: number, planId: number, state: unknown): Promise<void
 /** Posts answers; an answer that cannot be cloned is replaced, alone, by an EDATACLONE error. */
 function answer(id: number, answers: WireAnswer[]): void {
   try {
-    post({ t: 'answers', id, answers });
+    post({ t: 'answers', id, answers }, ANSWERS, id, answers.length);
     return;
   } catch {
     // One of them cannot cross: find which.
@@ -211,13 +252,14 @@ function answer(id: number, answers: WireAnswer[]): void {
       return { ok: false, error: { error: { name: 'Error', message, code: 'EDATACLONE' } } };
     }
   });
-  post({ t: 'answers', id, answers: safe });
+  post({ t: 'answers', id, answers: safe }, ANSWERS, id, safe.length);
 }
 
 port.on('message', (message: ToWorker) => {
   if (Array.isArray(message)) runPlan(message[0], message[1], message[2]);
   else if (message.t === 'plan') plans.set(message.id, { entries: message.entries, fns: [], version: -1 });
   else if (message.t === 'forget') plans.clear();
+  else if (message.t === 'lost') lost(message.seq, message.reason);
   else if (message.t === 'pipe') void runPipe(message.id, message.plan, message.state);
   else if (message.t === 'call') {
     void Promise.all(message.batch.map(runOne)).then((answers) => answer(message.id, answers));

@@ -252,7 +252,16 @@ export class WorkerNode implements PluginNode {
     this.ready = false;
     this.announced = new Set();
     this.plans = new Map();
-    worker.on('message', (m: FromWorker) => this.worker === worker && this.received(m));
+    // Messages from this worker, counted as it counts them: one the host cannot read is named by its number.
+    let seen = 0;
+    worker.on('message', (m: FromWorker) => {
+      seen++;
+      if (this.worker === worker) this.received(m);
+    });
+    worker.on('messageerror', (err: Error) => {
+      seen++;
+      if (this.worker === worker) worker.postMessage({ t: 'lost', seq: seen, reason: describeError(err) } satisfies ToWorker);
+    });
     worker.on('error', (err) => this.worker === worker && this.fault(`uncaught in the worker: ${describeError(err)}`));
     worker.on('exit', (code) => this.worker === worker && this.fault(`the worker exited with code ${code}`));
     this.startTimer = setTimeout(() => {
