@@ -74,11 +74,33 @@ describe('crossings to worker nodes', () => {
     await e.callPlugins('app', 'p', { n: 1 }, { parallel: true });
     expect(crossings(e)).toBe(before + 2);
 
-    // three calls at once: three crossings, each answered in full
+    // calls made in one turn: the first crosses at once, the others together at the end of the turn
     const three = await Promise.all([1, 2, 3].map((n) => e.callPlugins('app', 'p', { n })));
     expect(three.map((rs) => rs.map((r) => r.data))).toEqual([1, 2, 3].map((n) => Array.from({ length: 10 }, (_, i) => n + i)));
-    expect(crossings(e)).toBe(before + 5);
+    expect(crossings(e)).toBe(before + 4);
     expect(e.report().plugins.filter((p) => p.node === 'sandbox').map((p) => p.ok)).toEqual(Array(10).fill(5));
+  });
+
+  it('64 calls made in one turn cross in two messages; one with arguments that cannot be cloned fails alone', async () => {
+    await workerPlugins(sandbox, 4);
+    const e = make();
+    await e.start();
+    const before = crossings(e);
+    const many = await Promise.all(Array.from({ length: 64 }, (_, n) => e.callPlugins('app', 'p', { n })));
+    expect(many.map((rs) => rs.map((r) => r.data))).toEqual(Array.from({ length: 64 }, (_, n) => [n, n + 1, n + 2, n + 3]));
+    expect(crossings(e)).toBe(before + 2);
+
+    const mixed = await Promise.all([{ n: 1 }, { n: 2 }, { n: 3, f: () => 0 }, { n: 4 }].map((a) => e.callPlugins('app', 'p', a)));
+    expect(mixed.map((rs) => rs.map((r) => (r.state === 'ok' ? r.data : (r.data as { code?: string }).code)))).toEqual([
+      [1, 2, 3, 4],
+      [2, 3, 4, 5],
+      ['EDATACLONE', 'EDATACLONE', 'EDATACLONE', 'EDATACLONE'],
+      [4, 5, 6, 7],
+    ]);
+    expect((mixed[2]![0]!.data as Error).message).toContain('args.f');
+    // the first at once; then the turn's message could not be cloned, so the other three tried alone (two crossed)
+    expect(crossings(e)).toBe(before + 5);
+    expect(e.report().plugins.map((p) => [p.ok, p.exit])).toEqual(Array(4).fill([67, 1]));
   });
 
   it('a point on two worker nodes and in-process crosses once to each node, results in the point order', async () => {
@@ -210,6 +232,13 @@ describe('crossings to worker nodes', () => {
     const input = { odd: true };
     expect(await e.pipe('app', 'chain', input)).toBe(input);
     expect(e.report().plugins.find((p) => p.fn === 'app_chain_Plugin')).toMatchObject({ ok: 0, exit: 1 });
+    // calls of one turn answered in one message that the host cannot read: each of them EDATACLONE
+    const turn = await Promise.all([{ odd: false }, { odd: true }, { odd: false }].map((a) => e.callPlugins('app', 'p', a)));
+    expect(turn.map((rs) => rs.map((r) => (r.state === 'ok' ? r.data : (r.data as { code?: string }).code)))).toEqual([
+      ['odd fine', 'plain'],
+      ['EDATACLONE', 'EDATACLONE'],
+      ['EDATACLONE', 'EDATACLONE'],
+    ]);
     // the node stays up and answers the next call
     expect((await e.callPlugins('app', 'p', { odd: false })).map((r) => r.data)).toEqual(['odd fine', 'plain']);
     expect(e.report().nodes.find((n) => n.node === 'sandbox')).toMatchObject({ status: 'up', restarts: 0 });

@@ -16,6 +16,8 @@ export type ToWorker =
   /** The host could not read the worker's message number `seq` (counted from 1 per worker). */
   | { t: 'lost'; seq: number; reason: string }
   | { t: 'pipe'; id: number; plan: number; state: unknown }
+  /** The runs made in one turn after its first, as flat triples: id, plan, args. */
+  | { t: 'runs'; runs: unknown[] }
   | { t: 'call'; id: number; batch: NodeCall[] }
   | { t: 'health'; id: number; module: string };
 
@@ -41,7 +43,9 @@ export type FromWorker =
   | { t: 'loadError'; error: { module?: string; file?: string; export?: string; message: string } }
   | { t: 'answers'; id: number; answers: WireAnswer[] }
   | PipeReply
-  | RunAnswers;
+  | RunAnswers
+  /** The answers of several runs that answered at once. */
+  | { t: 'ran'; answers: RunAnswers[] };
 
 /** An answer as it crosses: `e` marks a thrown value. */
 export type WireAnswer = { ok: true; data: unknown } | { ok: false; error: WireThrown };

@@ -8,7 +8,7 @@ import { PluginFolders } from '../modules/folder.js';
 import { readExports, type Declarations } from '../core/declarations.js';
 import type { NodeCall } from './node.js';
 import { HALT } from '../core/halt.js';
-import { packThrown, unclonablePath, type FromWorker, type ToWorker, type WireAnswer, type WireThrown } from './wire.js';
+import { packThrown, unclonablePath, type FromWorker, type ToWorker, type RunAnswers, type WireAnswer, type WireThrown } from './wire.js';
 
 /** What the host gives a worker node. */
 export interface WorkerNodeData {
@@ -30,11 +30,14 @@ const RING = 256;
 const RUN = 1;
 const ANSWERS = 2;
 const PIPED = 3;
+const RAN = 4;
 let posted = 0;
 const ringSeq = new Float64Array(RING);
 const ringId = new Float64Array(RING);
 const ringSize = new Uint32Array(RING);
 const ringKind = new Uint8Array(RING);
+/** For a message answering several runs (RAN): their ids and sizes. */
+const ringRuns: (number[] | undefined)[] = new Array(RING);
 
 /** Posts `message`; for an answer (`kind`), remembers its crossing `id` and `size` (for a pipe: the step to blame). */
 function post(message: FromWorker, kind = 0, id = 0, size = 0): void {
@@ -46,6 +49,7 @@ function post(message: FromWorker, kind = 0, id = 0, size = 0): void {
   ringId[at] = id;
   ringSize[at] = size;
   ringKind[at] = kind;
+  if (kind === RAN) ringRuns[at] = (message as { answers: RunAnswers[] }).answers.flatMap((a) => [a[0], a[1].length]);
 }
 
 /** The host could not read message `seq`: if it was an answer, answers its crossing again with EDATACLONE. */
@@ -58,7 +62,11 @@ function lost(seq: number, reason: string): void {
   const size = ringSize[at]!;
   const message = `the answer could not be read in the host (${reason}): a value crossed that structured clone wrote but the host cannot rebuild`;
   const error: WireThrown = { error: { name: 'Error', message, code: 'EDATACLONE' } };
-  if (kind === RUN) post([id, new Array(size), new Array<WireThrown>(size).fill(error)]);
+  if (kind === RAN) {
+    const runs = ringRuns[at] ?? [];
+    ringRuns[at] = undefined;
+    for (let i = 0; i < runs.length; i += 2) post([runs[i]!, new Array(runs[i + 1]!), new Array<WireThrown>(runs[i + 1]!).fill(error)]);
+  } else if (kind === RUN) post([id, new Array(size), new Array<WireThrown>(size).fill(error)]);
   else if (kind === ANSWERS) post({ t: 'answers', id, answers: Array.from({ length: size }, () => ({ ok: false as const, error })) });
   else post({ t: 'piped', id, ok: false, ran: size, error });
 }
@@ -169,7 +177,29 @@ function runPlan(id: number, planId: number, args: unknown): void {
       threw(i, e);
     }
   }
-  if (waiting === 0) answerRun(id, data, thrown);
+  if (waiting !== 0) return;
+  if (collected !== null) collected.push([id, data, thrown]);
+  else answerRun(id, data, thrown);
+}
+
+/** While `runMany` runs: the answers of runs that answered at once, posted together after. */
+let collected: RunAnswers[] | null = null;
+
+/** Runs a turn's runs (flat triples id, plan, args); those that answer at once answer in one message. */
+function runMany(runs: unknown[]): void {
+  const out: RunAnswers[] = [];
+  collected = out;
+  try {
+    for (let i = 0; i < runs.length; i += 3) runPlan(runs[i] as number, runs[i + 1] as number, runs[i + 2]);
+  } finally {
+    collected = null;
+  }
+  if (out.length === 0) return;
+  try {
+    post({ t: 'ran', answers: out }, RAN);
+  } catch {
+    for (const [id, data, thrown] of out) answerRun(id, data, thrown); // each alone, the unclonable found
+  }
 }
 
 /** Posts a run's answers; a value that cannot be cloned is replaced, alone, by an EDATACLONE error. */
@@ -257,6 +287,7 @@ function answer(id: number, answers: WireAnswer[]): void {
 
 port.on('message', (message: ToWorker) => {
   if (Array.isArray(message)) runPlan(message[0], message[1], message[2]);
+  else if (message.t === 'runs') runMany(message.runs);
   else if (message.t === 'plan') plans.set(message.id, { entries: message.entries, fns: [], version: -1 });
   else if (message.t === 'forget') plans.clear();
   else if (message.t === 'lost') lost(message.seq, message.reason);

@@ -54,6 +54,10 @@ export class WorkerNode implements PluginNode {
   /** Plans the current worker knows, by key. */
   private plans = new Map<string, number>();
   private nextPlan = 1;
+  /** The runs of this turn after its first, waiting to cross together at its end: id, plan, args. */
+  private turn: unknown[] | null = null;
+  /** True from a turn's first run to the end of that turn. */
+  private turnOpen = false;
   /** Messages carrying plugin calls posted to the worker. */
   private crossings = 0;
   private restarts = 0;
@@ -127,20 +131,57 @@ export class WorkerNode implements PluginNode {
     if (this.outbox !== null) this.flush(); // calls made earlier in this turn go first
     const planId = this.planOf(worker, plan);
     const id = this.nextId++;
+    if (this.turnOpen) {
+      // Not the first run of this turn: it crosses with the turn's others, at the end of the turn.
+      (this.turn ??= []).push(id, planId, args);
+      return new Promise((resolve) => this.pending.add(id, 0, resolve, size));
+    }
     try {
       worker.postMessage([id, planId, args] satisfies ToWorker);
     } catch (err) {
       return Promise.resolve(this.allFail(size, this.cloneError(args, 'args', err)));
     }
     this.crossings++;
+    this.turnOpen = true;
+    queueMicrotask(this.endTurn);
     return new Promise((resolve) => this.pending.add(id, 0, resolve, size));
   }
+
+  /** Sends the runs waiting for the end of the turn, as one message (each alone if that cannot be cloned). */
+  private readonly endTurn = (): void => {
+    this.turnOpen = false;
+    const runs = this.turn;
+    this.turn = null;
+    if (runs === null) return;
+    const worker = this.worker;
+    if (worker !== null && this.ready) {
+      try {
+        worker.postMessage({ t: 'runs', runs } satisfies ToWorker);
+        this.crossings++;
+        return;
+      } catch {
+        // one of them cannot be cloned: each crosses alone below
+      }
+    }
+    for (let i = 0; i < runs.length; i += 3) {
+      const id = runs[i] as number;
+      try {
+        if (worker === null || !this.ready) throw this.downError();
+        worker.postMessage([id, runs[i + 1] as number, runs[i + 2]] satisfies ToWorker);
+        this.crossings++;
+      } catch (err) {
+        const p = this.pending.take(id);
+        if (p !== undefined) this.fail(p, worker === null || !this.ready ? (err as Error) : this.cloneError(runs[i + 2], 'args', err));
+      }
+    }
+  };
 
   /** Runs the plugins of `plan` as consecutive pipe steps from `state`, in one crossing. */
   pipe(plan: CrossingPlan, state: unknown): Promise<CrossingPipeAnswer> {
     const worker = this.worker;
     if (worker === null || !this.ready) return Promise.resolve({ ok: false, ran: 0, error: this.downError() });
     if (this.outbox !== null) this.flush(); // calls made earlier in this turn go first
+    if (this.turn !== null) this.endTurn();
     const planId = this.planOf(worker, plan);
     const id = this.nextId++;
     try {
@@ -157,6 +198,7 @@ export class WorkerNode implements PluginNode {
     let id = this.plans.get(plan.key);
     if (id !== undefined) return id;
     if (this.plans.size >= PLANS_MAX) {
+      if (this.turn !== null) this.endTurn(); // runs waiting name plans about to be forgotten
       this.plans.clear();
       worker.postMessage({ t: 'forget' } satisfies ToWorker);
     }
@@ -252,6 +294,7 @@ export class WorkerNode implements PluginNode {
     this.ready = false;
     this.announced = new Set();
     this.plans = new Map();
+    this.turn = null;
     // Messages from this worker, counted as it counts them: one the host cannot read is named by its number.
     let seen = 0;
     worker.on('message', (m: FromWorker) => {
@@ -282,6 +325,12 @@ export class WorkerNode implements PluginNode {
         if (p !== undefined) (p.resolve as (a: NodeAnswer[]) => void)(m.answers.map(toAnswer));
         return;
       }
+      case 'ran':
+        for (const a of m.answers) {
+          const p = this.pending.take(a[0]);
+          if (p !== undefined) (p.resolve as (a: NodeAnswer[]) => void)(runAnswers(a));
+        }
+        return;
       case 'piped': {
         const p = this.pending.take(m.id);
         if (p === undefined) return;
