@@ -5,7 +5,8 @@
  * after another (what each plugin crossing on its own would cost), and the same one task through
  * piscina (one thread, tasks run by a function that calls the 10). Also: 64 parallel calls in flight against 64 raw round
  * trips in flight (per call), and the time from a worker node's creation to its first answer, and from a
- * crash to the next answer (which includes the supervisor's first backoff, 100 ms).
+ * crash to the next answer (which includes the supervisor's first backoff, 100 ms). 64 calls made in
+ * one turn cross in two messages (the first at once, the rest at the end of the turn).
  */
 import { Worker } from 'node:worker_threads';
 import { createExtension } from '../../dist/index.js';
@@ -107,15 +108,21 @@ async function lifeCycle(key, opts) {
     const ext = make();
     await ext.start();
     try {
-      // The policy's first backoff (100 ms) is part of the figure.
-      return await timeMs(async () => {
+      // The policy's first backoff (100 ms) is part of the figure; the restart by hand that makes every
+      // run back off alike (it forgets the restart) is not.
+      const ms = [];
+      for (let i = 0; i < times; i++) {
+        const t0 = process.hrtime.bigint();
         const up = new Promise((resolve) => ext.once('nodeUp', resolve));
         await ext.callPlugins('host', 'crash');
         await up;
         const [r] = await ext.callPlugins('host', 'p', ARGS);
         if (r.state !== 'ok') throw new Error('no answer after the restart');
-        await ext.restartNode('bench'); // forget the restart, so every run backs off alike
-      }, times);
+        ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        await ext.restartNode('bench');
+      }
+      ms.sort((x, y) => x - y);
+      return ms[ms.length >> 1];
     } finally {
       await ext.stop();
     }
