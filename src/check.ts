@@ -3,7 +3,9 @@
  * in the command's own. That child says which file it is loading before each file's top-level code runs,
  * so when a file ends the process (`process.exit()`, a signal it sends itself), that file is known: it
  * becomes a problem of its own, and the folders are loaded again in a new child with that file refused.
- * One child in all when no file ends it; one more for each file that does.
+ * One child in all when no file ends it; one more for each file that does. A file whose top-level code
+ * does not finish within the load timeout (a busy loop, a synchronous wait) is handled the same way: the
+ * child is killed and the file becomes a problem of its own.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,20 +23,25 @@ interface ChildRun {
   loading: string | undefined;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** True when the child was killed because `loading` ran past the load timeout. */
+  timedOut: boolean;
 }
+
+/** How long one file's top-level code may run in `extpoint check` by default, in milliseconds. */
+export const CHECK_LOAD_TIMEOUT_MS = 10_000;
 
 const CHILD = fileURLToPath(new URL('./check-child.js', import.meta.url));
 
 /**
  * Loads the plugin folders `dirs` in child processes and returns what they found; a file that ended its
- * child is a load error of its own.
+ * child, or whose top-level code ran longer than `loadTimeoutMs`, is a load error of its own.
  *
  * @throws Error when a child ends without a result while no plugin file was loading.
  */
-export async function checkFolders(dirs: string[], checkPermissions: boolean): Promise<CheckResult> {
+export async function checkFolders(dirs: string[], checkPermissions: boolean, loadTimeoutMs = CHECK_LOAD_TIMEOUT_MS): Promise<CheckResult> {
   const refused = new Map<string, string>();
   for (;;) {
-    const run = await runChild(dirs, refused, checkPermissions);
+    const run = await runChild(dirs, refused, checkPermissions, loadTimeoutMs);
     if (run.result !== undefined) return run.result;
     const how = run.signal !== null ? `by signal ${run.signal}` : `with exit status ${run.code}`;
     if (run.loading === undefined || refused.has(run.loading)) {
@@ -42,19 +49,33 @@ export async function checkFolders(dirs: string[], checkPermissions: boolean): P
     }
     refused.set(
       run.loading,
-      `loading this file ended the process ${how}: a plugin file must not call process.exit() or end its process ` +
-        `at its top level (in a host, that would end the host); the other files were checked without it`,
+      run.timedOut
+        ? `loading this file did not finish within ${loadTimeoutMs} ms: its top-level code loops or waits (in a host, that ` +
+            `would hang the host; run such code on a worker node); the other files were checked without it`
+        : `loading this file ended the process ${how}: a plugin file must not call process.exit() or end its process ` +
+            `at its top level (in a host, that would end the host); the other files were checked without it`,
     );
   }
 }
 
-function runChild(dirs: string[], refused: Map<string, string>, checkPermissions: boolean): Promise<ChildRun> {
+function runChild(dirs: string[], refused: Map<string, string>, checkPermissions: boolean, loadTimeoutMs: number): Promise<ChildRun> {
   return new Promise((done, fail) => {
     const args = [CHILD, String(checkPermissions), JSON.stringify([...refused]), ...dirs];
     // The files' own output goes where the command's goes, as when a host loads them.
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
     let result: CheckResult | undefined;
     let loading: string | undefined;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    // Restarted for each file that begins loading (a file that requires a helper: the helper's turn),
+    // cleared when one finishes; when it fires, the file loading now is the one that hangs.
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, loadTimeoutMs);
+    };
     let text = '';
     const channel = child.stdio[3] as NodeJS.ReadableStream;
     channel.setEncoding('utf8');
@@ -63,12 +84,20 @@ function runChild(dirs: string[], refused: Map<string, string>, checkPermissions
       for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n')) {
         const message = JSON.parse(text.slice(0, end)) as { loading?: string; loaded?: string; result?: CheckResult };
         text = text.slice(end + 1);
-        if (message.loading !== undefined) loading = message.loading;
-        else if (message.loaded !== undefined) loading = undefined;
+        if (message.loading !== undefined) {
+          loading = message.loading;
+          watch();
+        } else if (message.loaded !== undefined) {
+          loading = undefined;
+          clearTimeout(timer);
+        }
         else if (message.result !== undefined) result = message.result;
       }
     });
     child.once('error', fail);
-    child.once('close', (code, signal) => done({ result, loading, code, signal }));
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      done({ result, loading, code, signal, timedOut });
+    });
   });
 }

@@ -16,7 +16,7 @@ import { startReplSession, SCOPE_CALLS } from './operator/repl.js';
 import { attach } from './operator/attach.js';
 import { reportOfSnapshot } from './operator/state-report.js';
 import { FileStore } from './state/file-store.js';
-import { checkFolders, type CheckResult } from './check.js';
+import { CHECK_LOAD_TIMEOUT_MS, checkFolders, type CheckResult } from './check.js';
 import { installCommands } from './cli-install.js';
 
 export const EXIT_OK = 0;
@@ -91,20 +91,25 @@ Exit status: 0 printed (load errors are part of the report), 2 usage error.
 Loads every plugin file in the folders the way a host would (their top-level code runs, in a child
 process) and prints one line per problem: the file, what is wrong and what to do. Checks names, load
 errors, refused files and plugin metadata; a file that ends the process as it loads (process.exit()) is
-a problem of its own. A plugin held by a dependency that is not in the folders is a warning only.
-Run it in a plugin's CI.
+a problem of its own, and so is a file whose top-level code runs longer than the timeout (a busy loop).
+A plugin held by a dependency that is not in the folders is a warning only. Run it in a plugin's CI.
 
 Options:
 ${PERMISSIONS_HELP}
+  --timeout MS        how long one file's top-level code may run (default ${CHECK_LOAD_TIMEOUT_MS})
   -h, --help          show this help
 
 Exit status: 0 no problem, 1 at least one problem, 2 usage error.
 `,
-    options: { 'check-permissions': { type: 'boolean', default: true } },
+    options: { 'check-permissions': { type: 'boolean', default: true }, timeout: { type: 'string' } },
     async run(values, positionals) {
       if (positionals.length === 0) throw new UsageError('missing DIR: name at least one plugin folder to check');
+      const timeout = values.timeout === undefined ? CHECK_LOAD_TIMEOUT_MS : Number(values.timeout);
+      if (!Number.isInteger(timeout) || timeout < 1 || timeout > 2_147_483_647) {
+        throw new UsageError(`--timeout takes a whole number of milliseconds, such as 10000, not "${String(values.timeout)}"`);
+      }
       const dirs = await folders(positionals, 'DIR');
-      return printProblems(await checkFolders(dirs, values['check-permissions'] !== false), dirs);
+      return printProblems(await checkFolders(dirs, values['check-permissions'] !== false, timeout), dirs);
     },
   },
 

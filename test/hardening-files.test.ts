@@ -208,6 +208,28 @@ describe.runIf(posix)('the permission check follows symbolic links to where the 
     expect(e.report().status.loadErrors).toEqual([]);
   });
 
+  it('loads a file refused for a folder\'s permissions on the next rescan() once the folder is fixed', async () => {
+    const open = join(plugins, 'team');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    await writeFile(join(open, 'shared.cjs'), cjs('from the team folder'));
+    const store = join(plugins, '.store');
+    await mkdir(store);
+    await chmod(store, 0o777);
+    await writeFile(join(store, 'real.cjs'), cjs('through the link'));
+    await symlink(join(store, 'real.cjs'), join(plugins, 'linked.cjs'));
+    const e = await started(false);
+    expect(answers(e)).toEqual([]);
+    expect(e.report().status.loadErrors).toHaveLength(2);
+    await e.rescan();
+    expect(answers(e)).toEqual([]);
+    expect(e.report().status.loadErrors).toHaveLength(2);
+    await chmod(open, 0o755);
+    await chmod(store, 0o755);
+    await e.rescan();
+    expect(answers(e)).toEqual(['from the team folder', 'through the link']);
+  });
+
   it('refuses a helper required through a linked path into a world-writable folder', async () => {
     const open = join(plugins, '.open');
     await mkdir(open);
@@ -253,6 +275,19 @@ describe('extpoint check and a file that ends the process', () => {
     expect(run.stdout).toMatch(/^plugins\/user\.cjs: .*ended the process with exit status 3/m);
     expect(run.stdout).toMatch(/^plugins\/killer\.mjs: .*ended the process.*SIGKILL/m);
     expect(run.stdout).not.toMatch(/^ok:/m);
+  });
+
+  it('reports a file whose top-level code never ends, after --timeout, and still checks the others', async () => {
+    await writeFile(join(plugins, 'a-fine.cjs'), cjs('fine'));
+    await writeFile(join(plugins, 'spins.cjs'), `for (;;) {}\n${cjs('never')}`);
+    await writeFile(join(plugins, 'z-fine.mjs'), 'export function host_p_Plugin() { return 2; }\n');
+    const run = await extpoint(['check', '--timeout', '1000', 'plugins']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^plugins\/spins\.cjs: .*did not finish within 1000 ms.*loops or waits/m);
+    expect(run.stdout).toMatch(/^1 problem: 2 plugin modules, 2 plugins, 0 points in plugins$/m);
+    const bad = await extpoint(['check', '--timeout', 'soon', 'plugins']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--timeout takes a whole number of milliseconds');
   });
 
   it('still says ok, exit status 0, for a folder of good files', async () => {

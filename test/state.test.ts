@@ -283,6 +283,9 @@ describe('processes', () => {
         flags.set(m, row.enabled);
       }
       okBefore = Object.fromEntries(Object.entries(loaded).map(([m, r]) => [m, r.ok]));
+      // Each round kills the host after at least one flag change returned, at a random point after that,
+      // so the storm storms however slow the machine is.
+      await h.until('F ');
       await new Promise((r) => setTimeout(r, Math.random() * 60));
       await h.kill();
       // Read everything the host wrote before it died.
@@ -297,9 +300,9 @@ describe('processes', () => {
         }
       }
     }
-    // The storm did storm: many flag changes returned before the kills.
-    expect(changesSeen).toBeGreaterThan(200);
-  }, 240_000);
+    // The storm did storm: at least one flag change returned in every round before its kill.
+    expect(changesSeen).toBeGreaterThanOrEqual(200);
+  }, 480_000);
 });
 
 describe('extpoint state FILE', () => {

@@ -142,12 +142,12 @@ export class PluginFolders {
     }
     const changed: string[] = [];
     for (const file of found.keys()) {
-      if (!this.files.has(file) || this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
+      if (!this.files.has(file) || this.loader.stale(file)) changed.push(file);
     }
     for (const file of this.files.keys()) if (!found.has(file)) changed.push(file);
     // Helpers are not found by the glob (a `.json`, say) but may have changed too.
     for (const file of this.reachedHelpers()) {
-      if (this.loader.stampRead(file) !== currentStamp(file)) changed.push(file);
+      if (this.loader.stale(file)) changed.push(file);
     }
     this.process(changed, false, found);
     for (const [message, problem] of problems) if (!this.lastProblems.has(message)) this.report(problem);

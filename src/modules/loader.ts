@@ -14,7 +14,7 @@
  * packages, Node's built-ins, files outside the folders) goes to Node's own `require` for that file.
  */
 import { createRequire } from 'node:module';
-import { openSync, fstatSync, readFileSync, readSync, statSync, closeSync, type Stats } from 'node:fs';
+import { openSync, fstatSync, readFileSync, readSync, realpathSync, statSync, closeSync, type Stats } from 'node:fs';
 import { hash as digest } from 'node:crypto';
 import { dirname, isAbsolute } from 'node:path';
 import { FormatOracle, isModuleSyntaxError } from './module-format.js';
@@ -53,6 +53,40 @@ interface Entry {
   readonly deps: Set<string>;
 }
 
+/**
+ * The folders a permission check of `file` looked at: from the folder holding it up to `root`, and the
+ * same for where it really is when it is reached through a symbolic link.
+ */
+function foldersBetween(root: string, file: string): string[] {
+  const dirs = new Set<string>();
+  const up = (from: string) => {
+    for (let dir = dirname(from); ; dir = dirname(dir)) {
+      dirs.add(dir);
+      if (dir === root || dirname(dir) === dir) break;
+    }
+  };
+  up(file);
+  try {
+    up(realpathSync(file));
+  } catch {
+    // gone: its folders by name are all there is
+  }
+  return [...dirs];
+}
+
+/** The stamps of `dirs`, one string: it changes when any of them is chmod-ed, chown-ed or replaced. */
+function foldersStamp(dirs: readonly string[]): string {
+  return dirs
+    .map((d) => {
+      try {
+        return stampOf(statSync(d));
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
+}
+
 /** What loading a file gave: its exports, or why it failed. Either way, the plugin-folder files it reached. */
 export type LoadResult =
   | { ok: true; exports: unknown; touched: Set<string> }
@@ -80,6 +114,8 @@ export class Loader {
   private readonly hashes = new Map<string, string>();
   /** The stamp of each file as last read, for checks that the file did not change while it loaded. */
   private readonly stamps = new Map<string, string>();
+  /** Files refused for their permissions, with the folders above them as they were then. */
+  private readonly refusedIn = new Map<string, { dirs: string[]; stamp: string }>();
   readonly formats = new FormatOracle();
   /** The files reached by the load in progress. */
   private touched: Set<string> | null = null;
@@ -131,6 +167,22 @@ export class Loader {
   /** The stamp of `file` when it was last read, if it was. */
   stampRead(file: string): string | undefined {
     return this.stamps.get(file);
+  }
+
+  /**
+   * True when `file` changed since it was last read, or was refused for the permissions of a folder
+   * above it that changed since (a `chmod o-w` on the folder, which does not touch the file's own stamp).
+   */
+  stale(file: string): boolean {
+    let now: string;
+    try {
+      now = stampOf(statSync(file));
+    } catch {
+      now = 'missing';
+    }
+    if (this.stamps.get(file) !== now) return true;
+    const refused = this.refusedIn.get(file);
+    return refused !== undefined && foldersStamp(refused.dirs) !== refused.stamp;
   }
 
   /** True when `file` is in the cache (evaluated and not invalidated since). */
@@ -247,7 +299,12 @@ export class Loader {
       this.stamps.set(file, stampOf(stats));
       const root = this.options.rootOf(file);
       const problem = root === undefined ? null : (this.options.permissions?.problem(root, file, stats) ?? null);
-      if (problem !== null) throw new FileFailure(file, problem);
+      if (problem !== null) {
+        const dirs = foldersBetween(root!, file);
+        this.refusedIn.set(file, { dirs, stamp: foldersStamp(dirs) });
+        throw new FileFailure(file, problem);
+      }
+      this.refusedIn.delete(file);
       bytes = readAll(fd, stats.size);
     } catch (err) {
       if (isFileFailure(err)) throw err;
