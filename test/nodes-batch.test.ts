@@ -243,4 +243,29 @@ describe('crossings to worker nodes', () => {
     expect((await e.callPlugins('app', 'p', { odd: false })).map((r) => r.data)).toEqual(['odd fine', 'plain']);
     expect(e.report().nodes.find((n) => n.node === 'sandbox')).toMatchObject({ status: 'up', restarts: 0 });
   });
+
+  it('timeoutMs of a call or pipe cuts off a node\'s crossing: its plugins ETIMEOUT, the node stays up', async () => {
+    await writeFile(join(local, 'a.mjs'), `export function app_p_Plugin() { return 'a'; }\nexport function app_chain_Plugin(s) { return s + 'a'; }\n`);
+    await writeFile(
+      join(sandbox, 'slow.mjs'),
+      `const later = (v) => new Promise((r) => setTimeout(() => r(v), 400));\n` +
+        `export function app_p_Plugin() { return later('slow'); }\nexport function app_chain_Plugin(s) { return later(s + 'slow'); }\n`,
+    );
+    await writeFile(join(sandbox, 'twin.mjs'), `export function app_p_Plugin() { return 'twin'; }\nexport function app_chain_Plugin(s) { return s + 'twin'; }\n`);
+    const e = make();
+    await e.start();
+    const results = await e.callPlugins('app', 'p', undefined, { timeoutMs: 100 });
+    expect(results.map((r) => [r.info.module, r.state, r.state === 'ok' ? r.data : (r.data as { code?: string }).code])).toEqual([
+      ['a', 'ok', 'a'],
+      ['slow', 'EXIT', 'ETIMEOUT'],
+      ['twin', 'EXIT', 'ETIMEOUT'],
+    ]);
+    expect(await e.pipe('app', 'chain', '', { timeoutMs: 50 })).toBe('');
+    const counts = Object.fromEntries(e.report().plugins.map((p) => [`${p.module}.${p.fn}`, [p.ok, p.exit]]));
+    expect(counts).toMatchObject({ 'a.app_chain_Plugin': [1, 0], 'slow.app_chain_Plugin': [0, 1], 'twin.app_chain_Plugin': [0, 0] });
+    // without a limit the same calls answer in full, and the node never went down
+    expect((await e.callPlugins('app', 'p')).map((r) => r.data)).toEqual(['a', 'slow', 'twin']);
+    expect(await e.pipe('app', 'chain', '')).toBe('aslowtwin');
+    expect(e.report().nodes.find((n) => n.node === 'sandbox')).toMatchObject({ status: 'up', restarts: 0 });
+  });
 });
