@@ -92,7 +92,8 @@ async function main() {
   try {
     const { tarball, files } = await packFreshCheckout(tmp);
     const panelAssets = ['panel.html', 'panel.js', 'panel.css', 'login.js'].map((f) => `dist/panel/assets/${f}`);
-    for (const must of ['dist/index.js', 'dist/register.js', 'dist/cli.js', 'LICENSE', ...panelAssets]) {
+    const adapters = ['dist/trace/otel.js', 'dist/trace/prometheus.js'];
+    for (const must of ['dist/index.js', 'dist/register.js', 'dist/cli.js', 'LICENSE', ...panelAssets, ...adapters]) {
       if (!files.includes(must)) throw new Error(`the packed package lacks ${must}`);
     }
     console.log(`packed ${files.length} files into ${tarball}`);
@@ -124,6 +125,14 @@ await ext.stop();
     const served = (await run(process.execPath, ['panel.mjs'], { cwd: app })).stdout.trim();
     if (served !== '200 true') throw new Error(`the installed package's web panel answered ${served} for /panel.js`);
     console.log('panel.mjs: the installed package serves the web panel and its assets');
+    // The adapters are subpaths whose optional peers the app has not installed: each resolves, and fails
+    // only for want of its peer, while the main entry (above) never needed them.
+    for (const [subpath, peer] of [['extpoint/otel', '@opentelemetry/api'], ['extpoint/prometheus', 'prom-client']]) {
+      writeFileSync(join(app, 'adapter.mjs'), `import(${JSON.stringify(subpath)}).then(() => console.log('loaded'), (e) => console.log(e.code, e.message));\n`);
+      const out = (await run(process.execPath, ['adapter.mjs'], { cwd: app })).stdout.trim();
+      if (!out.startsWith('ERR_MODULE_NOT_FOUND') || !out.includes(`'${peer}'`)) throw new Error(`import('${subpath}') without ${peer} printed ${out}`);
+      console.log(`${subpath}: exported, and asks for its optional peer ${peer}`);
+    }
     const { stdout } = await run(join(app, 'node_modules/.bin/extpoint'), ['--help'], { cwd: app });
     if (!stdout.startsWith('Usage: extpoint')) throw new Error(`extpoint --help printed ${stdout}`);
     console.log('extpoint --help: the command runs');

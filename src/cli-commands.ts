@@ -18,6 +18,7 @@ import { reportOfSnapshot } from './operator/state-report.js';
 import { FileStore } from './state/file-store.js';
 import { CHECK_LOAD_TIMEOUT_MS, checkFolders, type CheckResult } from './check.js';
 import { installCommands } from './cli-install.js';
+import { nodeCommands } from './cli-node.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -223,6 +224,7 @@ Exit status: 0 printed, 1 the file is missing or cannot be used, 2 usage error.
   },
 
   ...installCommands({ usageError: (message) => new UsageError(message), folders }),
+  ...nodeCommands({ usageError: (message) => new UsageError(message), folders }),
 };
 
 /** Breaks `text` into lines of at most `width` characters, at spaces. */

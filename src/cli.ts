@@ -21,6 +21,7 @@ Commands:
   install SPEC --dir DIR --allow SRC    install or upgrade a plugin package (.tgz, folder, registry, https)
   uninstall NAME --dir DIR              remove an installed plugin package
   installed --dir DIR                   list the installed plugin packages
+  node --nats URL --name N --plugins DIR  serve plugin folders as a remote plugin node over NATS
   help [COMMAND]                        this help, or a command's
 
 Options:

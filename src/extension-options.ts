@@ -16,6 +16,7 @@ import { isNodeDir, nodeSettings, type NodeDirOptions } from './nodes/options.js
 import type { NodeEvent } from './nodes/node.js';
 import type { WorkerNodeSettings } from './nodes/worker-node.js';
 import { installedGuard } from './modules/installed.js';
+import type { ClusterOptions } from './cluster/settings.js';
 
 /** Options of `createExtension`. */
 export interface ExtensionOptions {
@@ -53,13 +54,19 @@ export interface ExtensionOptions {
    * `'backup'` moves it aside as `<file>.corrupt-<time>`, records a load error, and starts fresh. Default `'reject'`.
    */
   onCorruptState?: 'reject' | 'backup';
+  /**
+   * Joins a cluster of remote plugin nodes over NATS: `start()` connects, nodes that announce themselves
+   * register their plugins under their node name, `stop()` leaves. See the README's "Plugin nodes across
+   * processes and machines". Default none.
+   */
+  cluster?: ClusterOptions;
 }
 
 /** What `start()` may be given: plugin folders, for an instance made without them (the default one). */
 export type StartOptions = Pick<ExtensionOptions, 'pluginDirs' | 'watch' | 'checkPermissions'>;
 
 const START_KEYS = ['pluginDirs', 'watch', 'checkPermissions'] as const;
-const EXTENSION_KEYS = ['node', 'scanLoaded', ...START_KEYS, 'stateFile', 'stateFlushMs', 'onCorruptState'] as const;
+const EXTENSION_KEYS = ['node', 'scanLoaded', ...START_KEYS, 'stateFile', 'stateFlushMs', 'onCorruptState', 'cluster'] as const;
 
 /** Throws a TypeError for options of `createExtension` (or of `start`, with `start` true) that are not an object or have an unknown key. */
 export function checkExtensionOptions(options: unknown, start: boolean): void {

@@ -23,6 +23,7 @@ import { OperatorState, type RestoredStatus } from './state/operator-state.js';
 import { toJson } from './operator/report-json.js';
 import type { Nodes } from './nodes/nodes.js';
 import { nodeRows, wireNodes } from './nodes/wiring.js';
+import { clusterSettings, type ClusterSettings } from './cluster/settings.js';
 import {
   workerNodeOptions,
   folderOptions,
@@ -48,6 +49,8 @@ export class Extension extends ExtensionCalls {
   private folders: PluginFolders | null;
   /** Worker nodes asked for by `pluginDirs` entries; null when none (nothing changes for such hosts). */
   private nodes: Nodes | null = null;
+  /** The `cluster` option, checked; null without one. */
+  private readonly cluster: ClusterSettings | null;
   /** Durable operator state, when `stateFile` is given; `stateOpen` once loaded by `start()`. */
   private readonly state: OperatorState | null;
   private stateOpen = false;
@@ -69,6 +72,7 @@ export class Extension extends ExtensionCalls {
       loadError: (error) => this.recordLoadError(error),
     });
     this.folders = folderOptions(options, this.installer, (name) => this.registry.modules.get(name)?.origin);
+    this.cluster = options.cluster === undefined ? null : clusterSettings(options.cluster);
     this.nodes = this.makeNodes(options);
     this.loaded = new LoadedModules({
       record: (name) => this.registry.modules.get(name),
@@ -99,14 +103,15 @@ export class Extension extends ExtensionCalls {
   async start(options?: StartOptions): Promise<void> {
     if (options !== undefined) {
       checkExtensionOptions(options, true);
-      if (this.folders !== null || this.nodes !== null) {
+      if (this.folders !== null || (this.nodes?.workers ?? 0) > 0) {
         throw new TypeError(
           'extpoint: start(options) gives plugin folders, but this instance already has them; ' +
             'give pluginDirs either to createExtension or to start, once',
         );
       }
       this.folders = folderOptions(options, this.installer, (name) => this.registry.modules.get(name)?.origin);
-      this.nodes = this.makeNodes(options);
+      if (this.nodes === null) this.nodes = this.makeNodes(options);
+      else this.nodes.addWorkers(workerNodeOptions(options, this.node));
     }
     if (this.started) return;
     if (this.state !== null && !this.stateOpen) {
@@ -119,7 +124,13 @@ export class Extension extends ExtensionCalls {
     // Without extpoint/register no ES module is seen: say so once, unless plugin folders are the way in.
     if (this.scanLoaded && this.folders === null) warnIfEsmUnscanned();
     await this.folders?.start();
-    await this.nodes?.start();
+    try {
+      await this.nodes?.start();
+    } catch (err) {
+      // The cluster could not be joined: a later start() tries again rather than doing nothing.
+      this.started = false;
+      throw err;
+    }
     if (this.state !== null) {
       this.state.flagsChanged();
       this.state.startFlushing();
@@ -158,7 +169,7 @@ export class Extension extends ExtensionCalls {
       localNode: this.node,
       up: (event) => this.emit('nodeUp', event),
       down: (event) => this.emit('nodeDown', event),
-    });
+    }, this.cluster);
   }
 
   /** The node a plugin module runs on: a worker node's when one registered it, else this extension's own. */

@@ -24,6 +24,8 @@ export type { ReplService } from './operator/repl-server.js';
 export type { NodeDirOptions } from './nodes/options.js';
 export type { NodeRow, NodeEvent, NodeKind, NodeStatus } from './nodes/node.js';
 export type { RestartLimits } from './nodes/restart-policy.js';
+export { serveNode, type ServeNodeOptions, type NodeService } from './serve-node.js';
+export type { ClusterOptions } from './cluster/settings.js';
 export type { PanelService } from './panel/server.js';
 export type { PanelOptions } from './panel/options.js';
 export { StateError, type StateStore } from './state/store.js';
@@ -45,6 +47,7 @@ export {
   type ExtpointErrorCode,
 } from './core/errors.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';
+export { CALL_CHANNEL, PLUGIN_CHANNEL, refreshTracing, type CallKind, type CallTrace, type PluginTrace, type TraceState } from './trace/index.js';
 export { definePoint } from './core/points.js';
 export type { Point, DeclaredPoints, DeclaredPoint, TypedPointHandle, PluginFor, PluginReturn, IsPipePoint, NotAPipePoint, PipeResult, TypedPipeOptions, Awaitable } from './core/points.js';
 export type { Priority } from './core/plugin-checks.js';

@@ -38,6 +38,8 @@ const SERVERS: Server[] = [
 ];
 /** Absolute paths in examples that a test cannot use as they are, and the temp-folder paths used instead. */
 const PATHS: Array<[string, string]> = [['/run/myapp/', 'run/myapp/']];
+/** Packages examples import besides extpoint (its optional peers, an SDK), installed as a user would: linked. */
+const ALSO_INSTALLED = ['@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/context-async-hooks', 'prom-client'];
 /** What fragments take for granted. */
 const PREAMBLE = `globalThis.order = { id: 7, cents: 999 };\nglobalThis.cart = { items: [{ cents: 999 }] };\n`;
 
@@ -114,6 +116,10 @@ function folderFor(section: string, all: Array<{ block: Block; files: ExampleFil
   folders.push(dir);
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(ROOT, join(dir, 'node_modules', 'extpoint'), 'dir');
+  for (const name of ALSO_INSTALLED) {
+    mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+  }
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-example', private: true, type: 'module' }));
   writeFileSync(join(dir, 'preamble.mjs'), PREAMBLE);
   for (const [, to] of PATHS) mkdirSync(join(dir, to), { recursive: true });

@@ -13,6 +13,7 @@ import { createExtension } from '../../dist/index.js';
 import { measure } from '../lib/measure.js';
 import { ARGS } from '../lib/fixtures.js';
 import { tempFolder, removeFolder, writePluginFiles } from '../lib/files.js';
+import { rawSync } from '../lib/sync-floor.js';
 
 const PLUGINS = 10;
 
@@ -29,6 +30,8 @@ export const variants = [
   { key: 'piscina', label: 'piscina 5 (1 thread): 1 task, 10 plugins', ratioTo: 'portBatch' },
   { key: 'workerNode64', label: 'extpoint, 64 parallel calls in flight', unit: 'ns/call', ratioTo: 'port64' },
   { key: 'port64', label: 'raw MessagePort, 64 round trips in flight', unit: 'ns/call', ratioTo: 'port64' },
+  { key: 'workerNodeSync', label: 'extpoint callPluginsSync, worker node (one crossing)', ratioTo: 'atomicsBatch' },
+  { key: 'atomicsBatch', label: 'raw Atomics.wait + receiveMessageOnPort: 1 round trip, 10 plugins', ratioTo: 'atomicsBatch' },
   { key: 'startToFirstCall', label: 'worker node: start to first answer', unit: 'ms', ratioTo: 'startToFirstCall' },
   { key: 'restartAfterCrash', label: 'worker node: crash to next answer', unit: 'ms', ratioTo: 'restartAfterCrash' },
 ];
@@ -37,6 +40,7 @@ export const goals = [
   { text: 'worker node call (one crossing) within 1.3x of one raw MessagePort round trip', variant: 'workerNode', against: 'portBatch', op: '<=', limit: 1.3 },
   { text: 'worker node call (parallel) within 1.3x of one raw MessagePort round trip', variant: 'workerNodeParallel', against: 'portBatch', op: '<=', limit: 1.3 },
   { text: 'worker node call faster than the same work through piscina', variant: 'workerNode', against: 'piscina', op: '<', limit: 1 },
+  { text: 'worker node sync call within 1.5x of one raw Atomics.wait round trip', variant: 'workerNodeSync', against: 'atomicsBatch', op: '<=', limit: 1.5 },
 ];
 
 /** The worker of the raw floors: runs the same 10 functions as the plugin files. */
@@ -133,6 +137,7 @@ async function lifeCycle(key, opts) {
 
 export async function run(key, opts) {
   if (key === 'startToFirstCall' || key === 'restartAfterCrash') return { value: await lifeCycle(key, opts) };
+  if (key === 'workerNodeSync' || key === 'atomicsBatch') return runSync(key, opts);
   let dir = null;
   let stop = async () => {};
   let call;
@@ -176,6 +181,35 @@ export async function run(key, opts) {
     if (JSON.stringify(first) !== JSON.stringify(expected)) throw new Error(`${key} answered ${JSON.stringify(first)}`);
     const m = await measure(() => call(ARGS), { ...opts, async: true });
     return { value: m.nsPerOp / perOp, extra: { samples: m.samples.map((x) => x / perOp), batch: m.batch } };
+  } finally {
+    await stop();
+    removeFolder(dir);
+  }
+}
+
+/** The sync contestants: `callPluginsSync` into the worker node against the raw Atomics.wait floor. */
+async function runSync(key, opts) {
+  let dir = null;
+  let call;
+  let stop;
+  if (key === 'workerNodeSync') {
+    dir = tempFolder('nodes-sync');
+    writePluginFiles(dir, PLUGINS);
+    const ext = createExtension({ scanLoaded: false, watch: false, pluginDirs: [{ path: dir, node: 'bench', isolation: 'worker' }] });
+    await ext.start();
+    stop = () => ext.stop();
+    call = (args) => ext.callPluginsSync('host', 'p', args).map((r) => r.data);
+  } else {
+    const raw = await rawSync(PLUGINS);
+    stop = raw.stop;
+    call = raw.ask;
+  }
+  try {
+    const first = call(ARGS);
+    const expected = Array.from({ length: PLUGINS }, (_, i) => ARGS.n + i);
+    if (JSON.stringify(first) !== JSON.stringify(expected)) throw new Error(`${key} answered ${JSON.stringify(first)}`);
+    const m = await measure(() => call(ARGS), opts);
+    return { value: m.nsPerOp, extra: { samples: m.samples, batch: m.batch } };
   } finally {
     await stop();
     removeFolder(dir);

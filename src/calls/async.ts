@@ -18,6 +18,7 @@ import {
 import { canGenerate, generateFunction } from './codegen.js';
 import { checkOverrun, follow, followTimed, nativeThen } from './outcome.js';
 import { unknownOption } from '../core/options.js';
+import { pluginFns } from './traced.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
 
@@ -96,7 +97,7 @@ function settle(
 export function compileCall(p: CallTarget): AsyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResultsAsync;
-  const fns = slots.map((s) => s.impl as PluginFn);
+  const fns = pluginFns(p, slots, 'call');
   const n = slots.length;
   const profiling = p.profiling;
 

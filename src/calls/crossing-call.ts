@@ -1,5 +1,5 @@
 /**
- * Async callers (`call`) of points with plugins on other nodes (see crossing.ts). A call hands each node
+ * Async callers (`call`) of points with plugins on other nodes (see crossing-node.ts). A call hands each node
  * all of its plugins for the point in one crossing, sent before the in-process plugins run, so the nodes
  * work while this thread does; the in-process plugins then run in order as in `compileCall` (each async
  * one awaited before the next, or all at once with `parallel`). Results come back in the point's order.
@@ -10,7 +10,8 @@ import type { PluginFn, PluginSlot } from './slot.js';
 import { isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
 import { checkCallOptions, compileCall, type AsyncCaller } from './async.js';
 import { checkOverrun, followTimed, timeoutError } from './outcome.js';
-import { crossingOf, crossingPlan, runPlan, type CrossingAnswer, type CrossingEntry, type CrossingNode, type CrossingPlan } from './crossing.js';
+import { nodeCrossingOf, crossingPlan, runPlan, type CrossingEntry, type CrossingNode, type CrossingPlan } from './crossing-node.js';
+import type { CrossingAnswer } from './crossing.js';
 
 /** One node's plugins of a point: their places in the point's order and the plan the node runs. */
 interface Group {
@@ -24,7 +25,7 @@ interface Group {
 export function groupByNode(slots: readonly PluginSlot[]): Group[] {
   const byNode = new Map<CrossingNode, { entries: CrossingEntry[]; slots: PluginSlot[]; at: number[] }>();
   slots.forEach((s, i) => {
-    const c = crossingOf(s.impl);
+    const c = nodeCrossingOf(s.impl);
     if (c === undefined) return;
     let g = byNode.get(c.node);
     if (g === undefined) byNode.set(c.node, (g = { entries: [], slots: [], at: [] }));

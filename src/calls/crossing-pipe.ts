@@ -1,5 +1,5 @@
 /**
- * Pipelines (`pipe`) of points with plugins on other nodes (see crossing.ts): the chain is cut into runs
+ * Pipelines (`pipe`) of points with plugins on other nodes (see crossing-node.ts): the chain is cut into runs
  * of consecutive steps on one node, and each run crosses once, the node threading the state through its
  * steps (and stopping at a halt or a failure) before it answers. In-process steps run as in
  * `compilePipe`. Points without such plugins keep `compilePipe`'s callers, untouched.
@@ -11,7 +11,7 @@ import { isThenable, overloaded, refusal, runnable, type CallTarget } from './ta
 import { checkPipeOptions } from './async.js';
 import { compilePipe, pipeOutcome, type PipeCaller } from './pipe.js';
 import { checkOverrun, outcomeOf, timeoutError } from './outcome.js';
-import { crossingOf, crossingPlan, type CrossingNode, type CrossingPipeAnswer, type CrossingPlan } from './crossing.js';
+import { nodeCrossingOf, crossingPlan, type CrossingNode, type CrossingPipeAnswer, type CrossingPlan } from './crossing-node.js';
 
 /** Consecutive steps: one in-process step (`node` null), or a run of steps on one node. */
 interface Run {
@@ -30,11 +30,11 @@ export function pipeCallerOf(p: CallTarget): PipeCaller {
   let open: { node: CrossingNode; slots: PluginSlot[] } | null = null;
   const close = () => {
     if (open === null) return;
-    runs.push({ node: open.node, plan: crossingPlan(open.slots.map((s) => crossingOf(s.impl)!.entry)), slots: open.slots, fn: null });
+    runs.push({ node: open.node, plan: crossingPlan(open.slots.map((s) => nodeCrossingOf(s.impl)!.entry)), slots: open.slots, fn: null });
     open = null;
   };
   for (const s of slots) {
-    const c = crossingOf(s.impl);
+    const c = nodeCrossingOf(s.impl);
     if (c === undefined) {
       close();
       runs.push({ node: null, plan: null, slots: [s], fn: s.impl });

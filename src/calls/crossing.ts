@@ -1,102 +1,163 @@
 /**
- * Plugins that run somewhere else (a worker thread, another process): what the callers need of the place
- * they run, a *crossing node*, and how a plugin's code says that it runs there.
- *
- * A node's plugin is registered with a proxy made by `crossingPlugin`: called on its own it crosses alone.
- * When a point's callers are compiled, the plugins whose code is such a proxy are grouped by node, and a
- * call hands each node all of its plugins for the point at once (`run`, one crossing out and one back),
- * a pipe each consecutive run of one node's plugins (`pipe`). Declared here, on the callers' floor, so
- * that the nodes (worker or remote) implement it without the callers knowing them.
+ * Sync calls into plugins whose code runs elsewhere (a worker node). Such a plugin's function is a proxy
+ * that answers with a promise; when its node can also answer synchronously, the proxy is marked with a
+ * `Crossing` (`markCrossing`), and `compileSync` builds the caller here instead of the in-process one:
+ * every plugin of one node crosses in one batch, at the place of the first of them in the point's order,
+ * and the results come back in the point's order. Points with no such plugin never reach this file, so
+ * in-process sync calls run exactly the code they ran before.
  */
-import type { PluginFn } from './slot.js';
+import type { PluginResult } from '../core/types.js';
+import { EASYNC, ExtpointError } from '../core/errors.js';
+import type { PluginFn, PluginSlot } from './slot.js';
+import { DEPTH_MAX, isThenable, tooDeep, type CallTarget } from './target.js';
 
-/** One plugin of a node, by its module and its export name. */
-export interface CrossingEntry {
+/** Which plugin of a node a batch entry names: the plugin's own module and its export name. */
+export interface CrossingCall {
   readonly module: string;
   readonly fn: string;
-}
-
-/** One plugin call of a batch: `module` is the plugin's own module, `fn` its export name. */
-export interface CrossingCall {
-  module: string;
-  fn: string;
-  args: unknown;
 }
 
 /** One entry's answer: what the plugin returned, or what it threw (or why the node could not run it). */
 export type CrossingAnswer = { ok: true; data: unknown } | { ok: false; error: unknown };
 
-/**
- * The plugins of one node that a compiled caller runs, in call order. Made once per compile: a node may
- * remember it (by identity, or by `key`) so that a call carries only its arguments.
- */
-export interface CrossingPlan {
-  readonly entries: readonly CrossingEntry[];
-  /** The entries as one string, equal for equal plans. */
-  readonly key: string;
+/** A place that runs a batch of plugin calls synchronously, all with the same arguments. */
+export interface SyncTarget {
+  /** One answer per entry of `calls`, in order; never throws. */
+  callSync(calls: readonly CrossingCall[], args: unknown): CrossingAnswer[];
+}
+
+/** What a proxy plugin function carries: the node that runs it and which plugin it is there. */
+export interface Crossing extends CrossingCall {
+  readonly node: SyncTarget;
 }
 
 /**
- * The outcome of a run of pipe steps on one node: `ran` steps fulfilled in turn; then either the chain
- * went on to the end of the run (`data` the last state) or a step halted (`halted`, `data` the halt's
- * value, the step `ran - 1`), or step `ran` failed with `error`.
+ * The proxies that cross, kept aside rather than on the functions: a plugin's own function (a Proxy with
+ * a `get` trap, say) can neither pass for one nor throw when asked.
  */
-export type CrossingPipeAnswer = { ok: true; ran: number; halted: boolean; data: unknown } | { ok: false; ran: number; error: unknown };
+const crossings = new WeakMap<PluginFn, Crossing>();
 
-/** A place plugins run other than this thread, as the callers see it. */
-export interface CrossingNode {
-  readonly name: string;
-  /** Runs a batch of plugin calls; one answer per entry, in order. Never rejects. */
-  call(batch: CrossingCall[]): Promise<CrossingAnswer[]>;
-  /**
-   * Runs every plugin of `plan` with the same `args` in one crossing; one answer per entry, in order.
-   * Never rejects. Without it a call sends `call` one batch of the plan's entries.
-   */
-  run?(plan: CrossingPlan, args: unknown): Promise<CrossingAnswer[]>;
-  /**
-   * Runs the plugins of `plan` as consecutive pipe steps from `state` in one crossing. Never rejects.
-   * Without it each step crosses on its own (and a step's halt cannot be told from its value).
-   */
-  pipe?(plan: CrossingPlan, state: unknown): Promise<CrossingPipeAnswer>;
-}
-
-/** A plugin proxy's node and entry. */
-export interface Crossing {
-  readonly node: CrossingNode;
-  readonly entry: CrossingEntry;
-}
-
-const crossings = new WeakMap<object, Crossing>();
-
-/**
- * The code a node's plugin is registered with: a function that crosses to `node` with its own call
- * (so that anything calling the plugin directly still reaches it), recognised by the compiled callers,
- * which batch it with the node's other plugins instead.
- */
-export function crossingPlugin(node: CrossingNode, module: string, fn: string): PluginFn {
-  const entry: CrossingEntry = { module, fn };
-  const proxy: PluginFn = (args) =>
-    node.call([{ module, fn, args }]).then((answers) => {
-      const a = answers[0]!;
-      if (a.ok) return a.data;
-      throw a.error;
-    });
-  crossings.set(proxy, { node, entry });
+/** Marks `proxy` as a plugin that `crossing.node` can run synchronously, in batches. */
+export function markCrossing<F extends PluginFn>(proxy: F, crossing: Crossing): F {
+  crossings.set(proxy, Object.freeze({ node: crossing.node, module: crossing.module, fn: crossing.fn }));
   return proxy;
 }
 
-/** The node and entry of a plugin made by `crossingPlugin`, or undefined for in-process code. */
-export function crossingOf(impl: unknown): Crossing | undefined {
-  return typeof impl === 'function' ? crossings.get(impl) : undefined;
+/** The crossing a plugin function carries, if any. */
+export function crossingOf(fn: PluginFn | null): Crossing | undefined {
+  return fn === null ? undefined : crossings.get(fn);
 }
 
-/** A plan of `entries`. */
-export function crossingPlan(entries: CrossingEntry[]): CrossingPlan {
-  return { entries, key: entries.map((e) => `${e.module}\0${e.fn}`).join('\n') };
+/** True when one of `slots` runs elsewhere and can be called synchronously. */
+export function anyCrossing(slots: readonly PluginSlot[]): boolean {
+  for (const s of slots) if (crossingOf(s.impl) !== undefined) return true;
+  return false;
 }
 
-/** Runs `plan` on `node`: through its `run`, or as one batch. */
-export function runPlan(node: CrossingNode, plan: CrossingPlan, args: unknown): Promise<CrossingAnswer[]> {
-  if (node.run !== undefined) return node.run(plan, args);
-  return node.call(plan.entries.map((e) => ({ module: e.module, fn: e.fn, args })));
+/** The `EASYNC` reason of a plugin that returned a promise to a synchronous call, wherever it ran. */
+export function asyncInSyncError(module: string, fn: string): ExtpointError {
+  return new ExtpointError(
+    EASYNC,
+    `plugin ${module}.${fn} returned a promise to a synchronous call; ` +
+      'call the point with callPlugins (or point().call) to await async plugins',
+  );
+}
+
+/** The plugins of one node in a point: where they sit in the point's order and what crosses for them. */
+interface Group {
+  node: SyncTarget;
+  at: number[];
+  calls: CrossingCall[];
+}
+
+/**
+ * The sync caller of a point with plugins on other nodes. In-process plugins run in place as in the
+ * loop caller; each node's plugins run as one batch when the first of them comes up. Counters are the
+ * slots' own (no tally): a crossing costs far more than the count.
+ */
+export function compileCrossingSync(p: CallTarget, slots: PluginSlot[]): (args: unknown) => PluginResult[] {
+  const n = slots.length;
+  const fns = slots.map((s) => s.impl as PluginFn);
+  const groups: Group[] = [];
+  /** For each plugin: -1 in process, else its group; `starts[i]` true for the first plugin of a group. */
+  const groupOf = new Int32Array(n).fill(-1);
+  const starts = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = crossingOf(fns[i]!);
+    if (c === undefined) continue;
+    let g = groups.findIndex((x) => x.node === c.node);
+    if (g === -1) {
+      g = groups.push({ node: c.node, at: [], calls: [] }) - 1;
+      starts[i] = 1;
+    }
+    groups[g]!.at.push(i);
+    groups[g]!.calls.push(Object.freeze({ module: c.module, fn: c.fn }));
+    groupOf[i] = g;
+  }
+  const profiling = p.profiling;
+
+  function cross(group: Group, args: unknown, out: PluginResult[]): void {
+    const t0 = profiling ? performance.now() : 0;
+    let answers: CrossingAnswer[];
+    try {
+      answers = group.node.callSync(group.calls, args);
+    } catch (e) {
+      // a node's callSync does not throw; should one, each of its plugins fails with what it threw
+      answers = group.at.map(() => ({ ok: false, error: e }));
+    }
+    // the crossing's time is shared by the plugins it carried
+    const share = profiling ? (performance.now() - t0) / group.at.length : 0;
+    for (let k = 0; k < group.at.length; k++) {
+      const i = group.at[k]!;
+      const s = slots[i]!;
+      const a = answers[k];
+      if (a !== undefined && a.ok) {
+        s.ok++;
+        out[i] = { state: 'ok', info: s.info, data: a.data };
+      } else out[i] = s.fail(a === undefined ? new Error('extpoint: the node sent no answer for this plugin') : a.error);
+      if (profiling) s.timed(share);
+    }
+  }
+
+  return (args) => {
+    if (p.depth >= DEPTH_MAX) throw tooDeep(slots);
+    p.depth++;
+    try {
+      const out = new Array<PluginResult>(n);
+      for (let i = 0; i < n; i++) {
+        const g = groupOf[i]!;
+        if (g !== -1) {
+          if (starts[i] === 1) cross(groups[g]!, args, out);
+          continue;
+        }
+        const s = slots[i]!;
+        const t0 = profiling ? performance.now() : 0;
+        try {
+          const d = fns[i]!.call(undefined, args);
+          if (!isThenable(d)) {
+            s.ok++;
+            out[i] = { state: 'ok', info: s.info, data: d };
+          } else {
+            silence(d);
+            out[i] = s.fail(asyncInSyncError(s.info.module, s.info.fn));
+          }
+        } catch (e) {
+          out[i] = s.fail(e);
+        }
+        if (profiling) s.timed(performance.now() - t0);
+      }
+      return out;
+    } finally {
+      p.depth--;
+    }
+  };
+}
+
+/** A thenable a sync call will not wait for: its failure, if any, is nobody's to handle. */
+export function silence(value: PromiseLike<unknown>): void {
+  try {
+    value.then(undefined, () => {});
+  } catch {
+    // a thenable whose then throws has nothing left to silence
+  }
 }

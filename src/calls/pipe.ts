@@ -9,6 +9,7 @@ import { DEPTH_MAX, FLIGHT_MAX, GENERATED_MAX, isThenable, overloaded, refusal, 
 import { canGenerate, generateFunction } from './codegen.js';
 import { checkPipeOptions } from './async.js';
 import { checkOverrun, nativeThen, outcomeOf } from './outcome.js';
+import { pluginFns } from './traced.js';
 
 export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
 
@@ -46,7 +47,7 @@ export function compilePipe(p: CallTarget): PipeCaller {
       return Promise.resolve(state);
     };
   }
-  const fns = slots.map((s) => s.impl as PluginFn);
+  const fns = pluginFns(p, slots, 'pipe');
   const n = slots.length;
   const profiling = p.profiling;
 

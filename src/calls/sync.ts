@@ -9,7 +9,8 @@ import type { PluginFn, PluginSlot, Tally } from './slot.js';
 import { DEPTH_MAX, GENERATED_MAX, isThenable, runnable, tooDeep, type CallTarget } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
 import { follow } from './outcome.js';
-import { EASYNC, ExtpointError } from '../core/errors.js';
+import { anyCrossing, asyncInSyncError, compileCrossingSync } from './crossing.js';
+import { pluginFns } from './traced.js';
 
 /** A thenable handed to a sync caller: an `EASYNC` exit, and its outcome silenced. */
 function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResult {
@@ -18,12 +19,7 @@ function asyncInSync(slot: PluginSlot, value: PromiseLike<unknown>): PluginResul
   } catch {
     // a thenable whose then throws has nothing left to silence
   }
-  const err = new ExtpointError(
-    EASYNC,
-    `plugin ${slot.info.module}.${slot.info.fn} returned a promise to a synchronous call; ` +
-      'call the point with callPlugins (or point().call) to await async plugins',
-  );
-  return slot.fail(err);
+  return slot.fail(asyncInSyncError(slot.info.module, slot.info.fn));
 }
 
 /**
@@ -49,6 +45,8 @@ const noop: Notifier = () => {};
 export function compileSync(p: CallTarget): SyncCaller {
   const slots = runnable(p);
   if (slots.length === 0) return noResults;
+  // plugins on worker nodes cross in batches (crossing.ts); in-process points never take this branch
+  if (anyCrossing(slots)) return compileCrossingSync(p, slots);
   if (p.profiling || slots.length > GENERATED_MAX || !canGenerate()) return loopSync(p, slots, false);
   return generate(p, slots, 'results') as SyncCaller;
 }
@@ -106,7 +104,7 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
     deep: typeof tooDeep,
   ) => SyncCaller | Notifier;
   return factory(
-    slots.map((s) => s.impl as PluginFn),
+    pluginFns(p, slots, mode === 'results' ? 'callSync' : 'notify'),
     slots,
     tally,
     p,
@@ -118,7 +116,7 @@ function generate(p: CallTarget, slots: PluginSlot[], mode: 'results' | 'notify'
 
 /** The sync caller as a loop, for large and profiled points; for `notify`, thenables count when they settle. */
 function loopSync(p: CallTarget, slots: PluginSlot[], notify: boolean): SyncCaller {
-  const fns = slots.map((s) => s.impl as PluginFn);
+  const fns = pluginFns(p, slots, notify ? 'notify' : 'callSync');
   const n = slots.length;
   const profiling = p.profiling;
   return (args) => {

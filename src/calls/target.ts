@@ -15,6 +15,10 @@ export interface Dispatchers {
 
 /** The part of a point that its compiled callers read and write. */
 export interface CallTarget extends Dispatchers {
+  /** The module that owns the point, the point's name and the node of its registry (for tracing). */
+  readonly module: string;
+  readonly point: string;
+  readonly node: string;
   enabled: boolean;
   /** Set by the first call of any kind. */
   called: boolean;

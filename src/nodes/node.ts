@@ -4,7 +4,8 @@
  * crosses to a node as one batch (one message out, one back) and each entry gets its own answer.
  */
 import { ExtpointError } from '../core/errors.js';
-import type { CrossingAnswer, CrossingCall, CrossingNode } from '../calls/crossing.js';
+import type { CrossingAnswer } from '../calls/crossing.js';
+import type { CrossingBatchCall, CrossingNode } from '../calls/crossing-node.js';
 
 /** Where a node runs its plugins. */
 export type NodeKind = 'local' | 'worker' | 'remote';
@@ -13,7 +14,7 @@ export type NodeKind = 'local' | 'worker' | 'remote';
 export type NodeStatus = 'up' | 'restarting' | 'down';
 
 /** One plugin call of a batch: `module` is the plugin's own module, `fn` its export name. */
-export type NodeCall = CrossingCall;
+export type NodeCall = CrossingBatchCall;
 
 /** One entry's answer: what the plugin returned, or what it threw (or why the node could not run it). */
 export type NodeAnswer = CrossingAnswer;
@@ -36,6 +37,12 @@ export interface NodeRow {
   lastReasons: string[];
   /** When its current run started; null while it is not up. */
   startedAt: Date | null;
+  /**
+   * With a `cluster` option only: NATS messages dropped because they did not parse or fit the protocol.
+   * On a remote node's row, those about that node (and the requests the node says it dropped); on the
+   * host's own row, those about no known node.
+   */
+  dropped?: number;
 }
 
 /** How many reasons a node row keeps. */
@@ -66,6 +73,12 @@ export interface PluginNode extends CrossingNode {
   restart(): Promise<void>;
   /** Runs a batch of plugin calls; one answer per entry, in order. Never rejects. */
   call(batch: NodeCall[]): Promise<NodeAnswer[]>;
+  /**
+   * Runs a batch synchronously, every entry with `args`; one answer per entry, in order. Never throws.
+   * Only nodes that can block for an answer have it (a worker node); the others answer sync calls
+   * `EASYNC` through their async proxies.
+   */
+  callSync?(calls: readonly { module: string; fn: string }[], args: unknown): NodeAnswer[];
   /** Runs a module's health probe on the node. */
   health(module: string): Promise<unknown>;
   /** Adds `count` restarts a previous process recorded (from the state file) to the node's count. */

@@ -8,19 +8,40 @@ import type { Declarations, PluginDeclaration } from '../core/declarations.js';
 import type { NodeHost, NodeRow, PluginNode, RemotePlugin, RemotePoint, RemoteProblem } from './node.js';
 import { WorkerNode, type WorkerNodeSettings } from './worker-node.js';
 import { describe } from '../core/naming.js';
-import { crossingPlugin } from '../calls/crossing.js';
+import { markCrossing, type SyncTarget } from '../calls/crossing.js';
+import { crossingPlugin } from '../calls/crossing-node.js';
 import type { Registry } from '../registry/registry.js';
+import type { ClusterSettings } from '../cluster/settings.js';
+import { RemoteCluster } from './remote-cluster.js';
 
 export class Nodes {
   private readonly nodes = new Map<string, PluginNode>();
+  /** The host's cluster membership, with a `cluster` option; its remote nodes join `nodes` as they are heard of. */
+  readonly cluster: RemoteCluster | null;
 
-  constructor(settings: readonly WorkerNodeSettings[], host: NodeHost) {
+  constructor(settings: readonly WorkerNodeSettings[], private readonly host: NodeHost, cluster: ClusterSettings | null = null, localNode = 'local') {
+    this.addWorkers(settings);
+    this.cluster =
+      cluster === null
+        ? null
+        : new RemoteCluster(cluster, localNode, { taken: (name) => name === localNode || this.nodes.has(name), add: (node) => this.nodes.set(node.name, node) }, host);
+  }
+
+  /** Adds worker nodes (from `start(options)` of an instance made with only a cluster). */
+  addWorkers(settings: readonly WorkerNodeSettings[]): void {
     for (const s of settings) {
       if (this.nodes.has(s.name)) {
         throw new TypeError(`extpoint: two pluginDirs entries name node "${s.name}"; give each worker folder its own node name`);
       }
-      this.nodes.set(s.name, new WorkerNode(s, host));
+      this.nodes.set(s.name, new WorkerNode(s, this.host));
     }
+  }
+
+  /** How many worker nodes there are. */
+  get workers(): number {
+    let n = 0;
+    for (const node of this.nodes.values()) if (node.kind === 'worker') n++;
+    return n;
   }
 
   get size(): number {
@@ -30,10 +51,12 @@ export class Nodes {
   /** Starts every node; resolves when each has loaded its folder (or failed its first start). */
   async start(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.start()));
+    await this.cluster?.start();
   }
 
   /** Stops every node and waits for their workers to end. */
   async stop(): Promise<void> {
+    await this.cluster?.stop();
     await Promise.all([...this.nodes.values()].map((n) => n.stop()));
   }
 
@@ -76,12 +99,23 @@ export function remoteDeclarations(
   health: boolean,
 ): Declarations {
   const decls: Declarations = {
-    plugins: plugins.map((p): PluginDeclaration => ({ ...p, impl: crossingPlugin(node, name, p.fn) })),
+    plugins: plugins.map((p): PluginDeclaration => ({ ...p, impl: proxy(node, name, p.fn) })),
     points,
     problems,
   };
   if (health) decls.health = () => node.health(name);
   return decls;
+}
+
+/**
+ * A node plugin's code: a proxy that crosses on its own when called, and that the compiled callers batch
+ * with the node's other plugins (calls/crossing-node.ts); a node that can block for answers also takes
+ * sync calls in batches (calls/crossing.ts).
+ */
+function proxy(node: PluginNode, module: string, fn: string): (args: unknown) => unknown {
+  const call = crossingPlugin(node, module, fn);
+  if (node.callSync !== undefined) markCrossing(call, { node: node as SyncTarget, module, fn });
+  return call;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ModuleInstaller } from '../registry/module-installer.js';
 import { Nodes, adoptEarlyFlags, remoteDeclarations } from './nodes.js';
 import type { NodeEvent, NodeRow } from './node.js';
 import type { WorkerNodeSettings } from './worker-node.js';
+import type { ClusterSettings } from '../cluster/settings.js';
 
 export interface NodeWiring {
   registry: Registry;
@@ -18,9 +19,12 @@ export interface NodeWiring {
   down(event: NodeEvent): void;
 }
 
-/** The worker nodes `settings` ask for, registering what they load through `wiring`; null for none. */
-export function wireNodes(settings: WorkerNodeSettings[], wiring: NodeWiring): Nodes | null {
-  if (settings.length === 0) return null;
+/**
+ * The worker nodes `settings` ask for, and the remote nodes of `cluster`, registering what they load
+ * through `wiring`; null for none.
+ */
+export function wireNodes(settings: WorkerNodeSettings[], wiring: NodeWiring, cluster: ClusterSettings | null = null): Nodes | null {
+  if (settings.length === 0 && cluster === null) return null;
   const { registry, installer, localNode } = wiring;
   const nodes: Nodes = new Nodes(settings, {
     install: (node, name, plugins, points, problems, health, file) => {
@@ -40,7 +44,7 @@ export function wireNodes(settings: WorkerNodeSettings[], wiring: NodeWiring): N
     loadError: (node, error) => installer.loadError({ ...error, message: `node "${node}": ${error.message}` }),
     up: (event) => wiring.up(event),
     down: (event) => wiring.down(event),
-  });
+  }, cluster, localNode);
   return nodes;
 }
 
@@ -62,5 +66,6 @@ export function nodeRows(registry: Registry, localNode: string, startedAt: Date 
     lastReasons: [],
     startedAt,
   };
+  if (nodes?.cluster) local.dropped = nodes.cluster.dropped;
   return [local, ...(nodes?.rows((n) => plugins.get(n) ?? 0) ?? [])];
 }

@@ -8,7 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import { nodeError, type NodeAnswer, type NodeCall } from './node.js';
 import { unclonablePath, unpackThrown, type FromWorker, type RunAnswers, type ToWorker, type WireAnswer } from './wire.js';
 import { PendingCalls, type Pending } from './pending-calls.js';
-import type { CrossingPipeAnswer, CrossingPlan } from '../calls/crossing.js';
+import type { CrossingPipeAnswer, CrossingPlan } from '../calls/crossing-node.js';
 
 /** What the crossings need of their node. */
 export interface CrossingLink {

@@ -9,12 +9,16 @@ import { readExports, type Declarations } from '../core/declarations.js';
 import type { NodeCall } from './node.js';
 import { HALT } from '../core/halt.js';
 import { packThrown, unclonablePath, type FromWorker, type ToWorker, type RunAnswers, type WireAnswer, type WireThrown } from './wire.js';
+import type { SyncEnd } from './sync-channel.js';
+import { serveSync } from './sync-worker.js';
 
 /** What the host gives a worker node. */
 export interface WorkerNodeData {
   dir: string;
   watch: boolean;
   checkPermissions: boolean;
+  /** The worker's end of the channel for sync calls (see sync-channel.ts). */
+  sync: SyncEnd;
 }
 
 const port = parentPort!;
@@ -110,6 +114,8 @@ const folders = new PluginFolders(
   },
   { dirs: [data.dir], watch: data.watch, checkPermissions: data.checkPermissions },
 );
+
+serveSync(data.sync, (module, fn) => modules.get(module)?.plugins.find((p) => p.fn === fn)?.impl);
 
 async function runOne(call: NodeCall): Promise<WireAnswer> {
   try {

@@ -10,9 +10,11 @@ import { RestartPolicy, type RestartLimits } from './restart-policy.js';
 import { nodeError, REASONS_KEPT, type NodeAnswer, type NodeCall, type NodeHost, type NodeRow, type NodeStatus, type PluginNode } from './node.js';
 import type { FromWorker, ToWorker } from './wire.js';
 import { WorkerCalls } from './worker-calls.js';
-import type { CrossingPipeAnswer, CrossingPlan } from '../calls/crossing.js';
+import type { CrossingPipeAnswer, CrossingPlan } from '../calls/crossing-node.js';
 import type { WorkerNodeData } from './worker-main.js';
 import { DownWatch } from './down-watch.js';
+import { SyncChannel } from './sync-channel.js';
+import type { CrossingCall } from '../calls/crossing.js';
 
 /** The settings of one worker node, checked (see `nodeDirOptions`). */
 export interface WorkerNodeSettings {
@@ -53,6 +55,8 @@ export class WorkerNode implements PluginNode {
   /** Settles `start()` once the first run answered or failed. */
   private firstRun: (() => void) | null = null;
   private readonly downWatch: DownWatch;
+  /** The current worker's channel for sync calls. */
+  private sync: SyncChannel | null = null;
 
   constructor(
     readonly settings: WorkerNodeSettings,
@@ -114,6 +118,30 @@ export class WorkerNode implements PluginNode {
     return this.crossings.pipe(plan, state);
   }
 
+  /**
+   * Runs a batch synchronously, blocking until the worker answers: at most `callTimeoutMs`, after which
+   * every entry answers `ETIMEOUT` and the worker is ended and restarted as for an async call. A worker
+   * that exits meanwhile answers `ENODEDOWN`. Never throws. One crossing.
+   */
+  callSync(calls: readonly CrossingCall[], args: unknown): NodeAnswer[] {
+    const sync = this.sync;
+    if (this.worker === null || !this.ready || sync === null) return this.crossings.allFail(calls.length, this.downError());
+    this.crossings.crossings++;
+    const timeoutMs = this.settings.callTimeoutMs;
+    const outcome = sync.call(calls, args, timeoutMs);
+    if (outcome === 'timeout') {
+      const message = `node "${this.name}" did not answer a sync call within callTimeoutMs (${timeoutMs} ms); its worker is restarted`;
+      this.kill(`a sync call did not answer within callTimeoutMs (${timeoutMs} ms)`);
+      return this.crossings.allFail(calls.length, nodeError('ETIMEOUT', message));
+    }
+    if (outcome === 'exited') {
+      const reason = `the worker exited with code ${sync.exitCode} during a sync call`;
+      this.fault(reason);
+      return this.crossings.allFail(calls.length, nodeError('ENODEDOWN', `node "${this.name}" went down: ${reason}`));
+    }
+    return outcome;
+  }
+
   health(module: string): Promise<unknown> {
     return this.crossings.health(module);
   }
@@ -138,8 +166,10 @@ export class WorkerNode implements PluginNode {
 
   private spawn(): Promise<void> {
     this.downWatch.close();
-    const data: WorkerNodeData = { dir: this.settings.dir, watch: this.settings.watch, checkPermissions: this.settings.checkPermissions };
-    const options = this.settings.resourceLimits === undefined ? { workerData: data } : { workerData: data, resourceLimits: this.settings.resourceLimits };
+    const sync = (this.sync = new SyncChannel(this.name));
+    const data: WorkerNodeData = { dir: this.settings.dir, watch: this.settings.watch, checkPermissions: this.settings.checkPermissions, sync: sync.end };
+    const transferList = [sync.end.port];
+    const options = this.settings.resourceLimits === undefined ? { workerData: data, transferList } : { workerData: data, transferList, resourceLimits: this.settings.resourceLimits };
     const worker = new Worker(workerEntry(), options);
     this.worker = worker;
     this.ready = false;
@@ -209,6 +239,8 @@ export class WorkerNode implements PluginNode {
     if (worker === null) return;
     this.worker = null;
     this.ready = false;
+    this.sync?.close();
+    this.sync = null;
     this.clearStart();
     void worker.terminate();
     this.reasons.push(reason);

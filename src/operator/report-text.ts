@@ -154,7 +154,7 @@ function renderFull(report: FilteredReportData, color: boolean, totals?: { plugi
     for (const n of nodes) {
       const paint = n.status === 'up' ? green : n.status === 'restarting' ? yellow : red;
       const since = n.startedAt === null ? '' : ` since ${n.startedAt.toISOString()}`;
-      out.push(`  ${paint(`${esc(n.node)} ${n.kind} ${n.status}`)}${since}: ${n.plugins} plugins, ${n.calls} calls, ${n.restarts} restarts`);
+      out.push(`  ${paint(`${esc(n.node)} ${n.kind} ${n.status}`)}${since}: ${n.plugins} plugins, ${n.calls} calls, ${n.restarts} restarts${n.dropped ? `, ${n.dropped} messages dropped` : ''}`);
       const last = n.lastReasons[n.lastReasons.length - 1];
       if (last !== undefined) out.push(`    last down: ${oneLine(last)}`);
     }

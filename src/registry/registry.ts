@@ -10,6 +10,7 @@ import { assertCallNames, describe, isModuleName } from '../core/naming.js';
 import type { Declarations, ExportProblem } from '../core/declarations.js';
 import type { FlagOutcome, PendingFlag } from '../core/types.js';
 import { Dependencies, formatCycle } from './dependencies.js';
+import { watchTracing } from '../trace/channels.js';
 
 /** A plugin slot of one of the registry's points. */
 type PointSlot = PluginSlot<PointState>;
@@ -73,6 +74,13 @@ export class Registry {
       // The names, and the names the point builds from them (its _Extension and _Plugin export names).
       size: (p) => 3 * (p.module.length + p.point.length) + 32,
     });
+    // the first subscriber to a tracing channel, and the last one leaving, rebuild every compiled caller
+    watchTracing(this, (registry) => registry.retrace());
+  }
+
+  /** Drops every point's compiled callers, to be compiled again (with or without tracing) when next called. */
+  private retrace(): void {
+    for (const p of this.allPoints()) p.invalidate();
   }
 
   /** The point a call by name reaches. A miss costs one bounded entry, never a registry row. */
