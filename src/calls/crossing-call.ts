@@ -12,6 +12,7 @@ import { checkCallOptions, compileCall, type AsyncCaller } from './async.js';
 import { checkOverrun, followTimed, timeoutError } from './outcome.js';
 import { nodeCrossingOf, crossingPlan, runPlan, type CrossingEntry, type CrossingNode, type CrossingPlan } from './crossing-node.js';
 import type { CrossingAnswer } from './crossing.js';
+import { tracing } from '../trace/channels.js';
 
 /** One node's plugins of a point: their places in the point's order and the plan the node runs. */
 interface Group {
@@ -36,8 +37,12 @@ export function groupByNode(slots: readonly PluginSlot[]): Group[] {
   return [...byNode].map(([node, g]) => ({ node, plan: crossingPlan(g.entries), slots: g.slots, at: g.at }));
 }
 
-/** The async caller of `p`: batched per node when some of its plugins run on other nodes. */
+/**
+ * The async caller of `p`: batched per node when some of its plugins run on other nodes. While
+ * `extpoint:plugin` has subscribers, each plugin is traced on its own (traced.ts), so it crosses on its own.
+ */
 export function callerOf(p: CallTarget): AsyncCaller {
+  if (tracing.plugin) return compileCall(p);
   const slots = runnable(p);
   const groups = groupByNode(slots);
   if (groups.length === 0) return compileCall(p);

@@ -11,6 +11,7 @@ import { isThenable, overloaded, refusal, runnable, type CallTarget } from './ta
 import { checkPipeOptions } from './async.js';
 import { compilePipe, pipeOutcome, type PipeCaller } from './pipe.js';
 import { checkOverrun, outcomeOf, timeoutError } from './outcome.js';
+import { tracing } from '../trace/channels.js';
 import { nodeCrossingOf, crossingPlan, type CrossingNode, type CrossingPipeAnswer, type CrossingPlan } from './crossing-node.js';
 
 /** Consecutive steps: one in-process step (`node` null), or a run of steps on one node. */
@@ -24,6 +25,8 @@ interface Run {
 
 /** The pipe caller of `p`: a crossing per run of one node's steps when some of its plugins run on other nodes. */
 export function pipeCallerOf(p: CallTarget): PipeCaller {
+  // while each plugin is traced on its own, each step crosses on its own (traced.ts)
+  if (tracing.plugin) return compilePipe(p);
   const slots = runnable(p);
   const runs: Run[] = [];
   let crosses = false;
