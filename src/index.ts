@@ -12,7 +12,7 @@ import { Extension, type ExtensionOptions } from './extension.js';
 export { Extension } from './extension.js';
 export type { ExtensionOptions, StartOptions, ExtensionEvents, ModuleEvent, PointHandle } from './extension.js';
 export type { PluginInfo, PluginResult, CallOptions } from './core/types.js';
-export type { PipeOptions, FlagOutcome, PendingFlag } from './core/types.js';
+export type { PipeOptions, PluginContext, FlagOutcome, PendingFlag } from './core/types.js';
 export type { Report, ReportTextOptions, PluginRow, PointRow, ExitReasonRow, ReportStatus } from './operator/report.js';
 export type { ReportFilter, ReportOptions } from './operator/report-filter.js';
 export { jsonReport, type JsonReport, type Json } from './operator/report-json.js';
@@ -44,6 +44,7 @@ export {
   ESTATEIO,
   ENODEDOWN,
   EDATACLONE,
+  EABORT,
   type ExtpointErrorCode,
 } from './core/errors.js';
 export { definePlugin, type PluginOptions } from './core/metadata.js';

@@ -181,7 +181,7 @@ describe('ExtpointError', () => {
     expect(isExtpointError(new ExtpointError(EUNKNOWN, 'x'), ETIMEOUT)).toBe(false);
     expect(new ExtpointError(ETIMEOUT, 'x')).not.toBeInstanceOf(StateError);
     expect(new StateError('ESTATEIO', 'x')).toBeInstanceOf(ExtpointError);
-    expect(ERROR_CODES).toEqual(['ETIMEOUT', 'EASYNC', 'EUNKNOWN', 'ESTATECORRUPT', 'ESTATELOCKED', 'ESTATEPERM', 'ESTATEIO', 'ENODEDOWN', 'EDATACLONE']);
+    expect(ERROR_CODES).toEqual(['ETIMEOUT', 'EASYNC', 'EUNKNOWN', 'ESTATECORRUPT', 'ESTATELOCKED', 'ESTATEPERM', 'ESTATEIO', 'ENODEDOWN', 'EDATACLONE', 'EABORT']);
   });
 
   it('is recognised across copies of extpoint in one process', async () => {

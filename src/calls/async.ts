@@ -19,6 +19,7 @@ import { canGenerate, generateFunction } from './codegen.js';
 import { checkOverrun, follow, followTimed, nativeThen } from './outcome.js';
 import { unknownOption } from '../core/options.js';
 import { pluginFns } from './traced.js';
+import { checkSignal, compileAbortableCall, type AbortableCaller } from './abort.js';
 
 export type AsyncCaller = (args: unknown, opts?: CallOptions) => Promise<PluginResult[]>;
 
@@ -27,8 +28,8 @@ const noResultsAsync: AsyncCaller = (_args, opts) => {
   return Promise.resolve([]);
 };
 
-const CALL_KEYS = ['timeoutMs', 'parallel'] as const;
-const PIPE_KEYS = ['timeoutMs', 'private', 'returnInput'] as const;
+const CALL_KEYS = ['timeoutMs', 'parallel', 'signal'] as const;
+const PIPE_KEYS = ['timeoutMs', 'private', 'returnInput', 'signal'] as const;
 
 /**
  * Rejects bad call options with a TypeError that says what is wrong: an unknown key is named with the
@@ -36,17 +37,23 @@ const PIPE_KEYS = ['timeoutMs', 'private', 'returnInput'] as const;
  */
 export function checkCallOptions(opts: CallOptions): void {
   if (opts === null || typeof opts !== 'object') throw notAnObject('call', opts);
-  for (const key in opts) if (key !== 'timeoutMs' && key !== 'parallel') throw unknownOption('call options', key, CALL_KEYS);
+  for (const key in opts) {
+    if (key !== 'timeoutMs' && key !== 'parallel' && key !== 'signal') throw unknownOption('call options', key, CALL_KEYS);
+  }
   checkTimeout(opts.timeoutMs);
+  if (opts.signal !== undefined) checkSignal(opts.signal);
 }
 
 /** As `checkCallOptions`, for the options of `pipe`. */
 export function checkPipeOptions(opts: PipeOptions): void {
   if (opts === null || typeof opts !== 'object') throw notAnObject('pipe', opts);
   for (const key in opts) {
-    if (key !== 'timeoutMs' && key !== 'private' && key !== 'returnInput') throw unknownOption('pipe options', key, PIPE_KEYS);
+    if (key !== 'timeoutMs' && key !== 'private' && key !== 'returnInput' && key !== 'signal') {
+      throw unknownOption('pipe options', key, PIPE_KEYS);
+    }
   }
   checkTimeout(opts.timeoutMs);
+  if (opts.signal !== undefined) checkSignal(opts.signal);
 }
 
 function notAnObject(kind: string, opts: unknown): TypeError {
@@ -215,13 +222,18 @@ export function compileCall(p: CallTarget): AsyncCaller {
     return out;
   }
 
-  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generateCall(p, slots, fns, finish, parallel);
+  // a call given a signal goes its own way, built on first use: the callers below stay as they are for
+  // every other call
+  let withSignal: AbortableCaller | undefined;
+  const abortable: AbortableCaller = (args, opts) => (withSignal ??= compileAbortableCall(p, slots, fns))(args, opts);
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generateCall(p, slots, fns, finish, parallel, abortable);
   // Profiled and large points, and processes that refuse code generation: the same continuation from
   // the first plugin on.
   return (args, opts) => {
     let timeoutMs: number | undefined;
     if (opts !== undefined) {
       checkCallOptions(opts);
+      if (opts.signal !== undefined) return abortable(args, opts);
       timeoutMs = opts.timeoutMs;
       if (opts.parallel === true) return parallel(args, timeoutMs);
     }
@@ -240,12 +252,13 @@ function generateCall(
   fns: PluginFn[],
   finish: (...a: [unknown, PluginResult[], number, PromiseLike<unknown> | null, number, number | undefined]) => Promise<PluginResult[]>,
   parallel: (args: unknown, timeoutMs: number | undefined) => Promise<PluginResult[]>,
+  abortable: AbortableCaller,
 ): AsyncCaller {
   const n = slots.length;
   const bind: string[] = [];
   const body: string[] = [
     'let timeoutMs;',
-    'if (opts !== undefined) { check(opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
+    'if (opts !== undefined) { check(opts); if (opts.signal !== undefined) return abortable(args, opts); timeoutMs = opts.timeoutMs; if (opts.parallel === true) return parallel(args, timeoutMs); }',
     `if (P.depth >= ${DEPTH_MAX} || P.inFlight >= ${FLIGHT_MAX}) throw refusal(P, S);`,
     'P.depth++;',
     'try {',
@@ -264,7 +277,7 @@ function generateCall(
   }
   body.push('return Promise.resolve(out);', '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function call(args, opts) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'refusal'], source, slots) as (
+  const factory = generateFunction(['F', 'S', 'P', 'finish', 'parallel', 'check', 'overrun', 'refusal', 'abortable'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,
@@ -273,6 +286,7 @@ function generateCall(
     check: typeof checkCallOptions,
     overrun: typeof checkOverrun,
     refuse: typeof refusal,
+    abortable: AbortableCaller,
   ) => AsyncCaller;
-  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, refusal);
+  return factory(fns, slots, p, finish, parallel, checkCallOptions, checkOverrun, refusal, abortable);
 }

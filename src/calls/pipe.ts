@@ -10,6 +10,7 @@ import { canGenerate, generateFunction } from './codegen.js';
 import { checkPipeOptions } from './async.js';
 import { checkOverrun, nativeThen, outcomeOf } from './outcome.js';
 import { pluginFns } from './traced.js';
+import { compileAbortablePipe, type AbortablePipe } from './abort.js';
 
 export type PipeCaller = (state: unknown, opts?: PipeOptions) => Promise<unknown>;
 
@@ -102,7 +103,11 @@ export function compilePipe(p: CallTarget): PipeCaller {
     }
   }
 
-  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generatePipe(p, slots, fns, finish);
+  // a pipe given a signal goes its own way, built on first use: the callers below stay as they are for
+  // every other pipe
+  let withSignal: AbortablePipe | undefined;
+  const abortable: AbortablePipe = (input, opts) => (withSignal ??= compileAbortablePipe(p, slots, fns, pipeOutcome))(input, opts);
+  if (!profiling && n <= GENERATED_MAX && canGenerate()) return generatePipe(p, slots, fns, finish, abortable);
 
   const loop: PipeCaller = (input, opts) => {
     const timeoutMs = opts !== undefined ? (checkPipeOptions(opts), opts.timeoutMs) : undefined;
@@ -132,6 +137,10 @@ export function compilePipe(p: CallTarget): PipeCaller {
     return Promise.resolve(pipeOutcome(input, state, opts, slots[n - 1]!));
   };
   return (input, opts) => {
+    if (opts != null && opts.signal !== undefined) {
+      checkPipeOptions(opts);
+      return abortable(input, opts);
+    }
     if (overloaded(p)) throw refusal(p, slots);
     p.depth++;
     try {
@@ -148,11 +157,13 @@ function generatePipe(
   slots: PluginSlot[],
   fns: PluginFn[],
   finish: (input: unknown, from: number, pending: PromiseLike<unknown>, startedAt: number, opts: PipeOptions | undefined) => Promise<unknown>,
+  abortable: AbortablePipe,
 ): PipeCaller {
   const bind: string[] = [];
   const body: string[] = [
     `if (P.depth >= ${DEPTH_MAX} || P.inFlight >= ${FLIGHT_MAX}) throw refusal(P, S);`,
-    'const clocked = opts !== undefined && (check(opts), opts.timeoutMs !== undefined);',
+    'if (opts !== undefined && (check(opts), opts.signal !== undefined)) return abortable(input, opts);',
+    'const clocked = opts !== undefined && opts.timeoutMs !== undefined;',
     'P.depth++;',
     'try {',
     'let state = input, d, halted, t0 = 0;',
@@ -173,7 +184,7 @@ function generatePipe(
   }
   body.push(`return Promise.resolve(outcome(input, state, opts, s${slots.length - 1}));`, '} finally { P.depth--; }');
   const source = `'use strict'; const ${bind.join(', ')};\nreturn function pipe(input, opts) {\n${body.join('\n')}\n};`;
-  const factory = generateFunction(['F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'refusal'], source, slots) as (
+  const factory = generateFunction(['F', 'S', 'P', 'H', 'finish', 'outcome', 'check', 'overrun', 'refusal', 'abortable'], source, slots) as (
     f: PluginFn[],
     s: PluginSlot[],
     point: CallTarget,
@@ -183,6 +194,7 @@ function generatePipe(
     check: typeof checkPipeOptions,
     overrun: typeof checkOverrun,
     refuse: typeof refusal,
+    abortable: AbortablePipe,
   ) => PipeCaller;
-  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkPipeOptions, checkOverrun, refusal);
+  return factory(fns, slots, p, HALT, finish, pipeOutcome, checkPipeOptions, checkOverrun, refusal, abortable);
 }

@@ -3,7 +3,7 @@
  * (fn, module, node) so that they outlive the plugin's removal, and its code while a module offers it.
  */
 import { Ring, type ExitRecord, EXITS_KEPT } from '../core/history.js';
-import type { PluginInfo, PluginResult } from '../core/types.js';
+import type { PluginContext, PluginInfo, PluginResult } from '../core/types.js';
 import type { PluginMeta } from '../core/metadata.js';
 
 /** What a slot needs of the point it belongs to. */
@@ -41,8 +41,8 @@ export interface Tally {
   readonly slots: PluginSlot[];
 }
 
-/** A plugin function as the dispatchers call it. */
-export type PluginFn = (args: unknown) => unknown;
+/** A plugin function as the dispatchers call it; a call given a `signal` passes the context too. */
+export type PluginFn = (args: unknown, context?: PluginContext) => unknown;
 
 /** One plugin key of a point: its flag, counters and recent exits, and its code while it is registered. */
 export class PluginSlot<P extends SlotOwner = SlotOwner> {

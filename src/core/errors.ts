@@ -23,9 +23,14 @@ export const ESTATEIO = 'ESTATEIO';
 export const ENODEDOWN = 'ENODEDOWN';
 /** A call's arguments or a plugin's result cannot cross to or from its node by structured clone. */
 export const EDATACLONE = 'EDATACLONE';
+/**
+ * The call's `signal` was aborted before the plugin settled (or before its turn came): its `EXIT` reason.
+ * The error's `cause` is the signal's `reason`.
+ */
+export const EABORT = 'EABORT';
 
 /** Every code the framework produces. */
-export const ERROR_CODES = Object.freeze([ETIMEOUT, EASYNC, EUNKNOWN, ESTATECORRUPT, ESTATELOCKED, ESTATEPERM, ESTATEIO, ENODEDOWN, EDATACLONE] as const);
+export const ERROR_CODES = Object.freeze([ETIMEOUT, EASYNC, EUNKNOWN, ESTATECORRUPT, ESTATELOCKED, ESTATEPERM, ESTATEIO, ENODEDOWN, EDATACLONE, EABORT] as const);
 
 /** One of the framework's error codes. */
 export type ExtpointErrorCode = (typeof ERROR_CODES)[number];
@@ -41,8 +46,8 @@ export class ExtpointError<C extends ExtpointErrorCode = ExtpointErrorCode> exte
   /** What went wrong, as a constant a program can compare: `ETIMEOUT`, `EASYNC`, ... */
   readonly code: C;
 
-  constructor(code: C, message: string) {
-    super(message);
+  constructor(code: C, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.code = code;
     this.name = 'ExtpointError';
   }

@@ -7,6 +7,7 @@ import { describe, isModuleName } from './naming.js';
 import { checkOptions } from './options.js';
 import { isPoint, type Point, type PluginFor } from './points.js';
 import type { CheckedOptions } from './plugin-checks.js';
+import type { PluginContext } from './types.js';
 
 export const DEFAULT_PRIORITY = 100;
 /** The most modules one plugin may depend on. */
@@ -80,7 +81,7 @@ export function definePlugin<A, R, S, F extends PluginFor<A, R, S>, const O exte
   fn: F,
   options?: CheckedOptions<O>,
 ): F & PluginOptions;
-export function definePlugin<F extends (args: any) => unknown, const O extends PluginOptions = {}>(
+export function definePlugin<F extends (args: any, context?: PluginContext) => unknown, const O extends PluginOptions = {}>(
   fn: F,
   options?: CheckedOptions<O>,
 ): F & PluginOptions;

@@ -6,7 +6,7 @@
  */
 import type { Halt } from './halt.js';
 import { assertCallNames } from './naming.js';
-import type { CallOptions, PipeOptions, PluginResult } from './types.js';
+import type { CallOptions, PipeOptions, PluginContext, PluginResult } from './types.js';
 
 /** The key of a descriptor's compile-time types; never present at run time. */
 declare const TYPES: unique symbol;
@@ -47,13 +47,14 @@ export type PluginReturn<Args, Result, State> = IsPipePoint<Args, Result, State>
 /**
  * The function a plugin of `Point<Args, Result, State>` must be. On a point whose `Result` is `void` (an
  * event point, called with `notify`) what a plugin returns is not used, so any return is accepted, as
- * TypeScript does for callbacks.
+ * TypeScript does for callbacks. Its optional second parameter is the call's `{ signal }`, passed only by
+ * calls given a `signal`.
  */
 export type PluginFor<Args, Result, State = Args> = [void] extends [Result]
   ? [Result] extends [void]
-    ? (args: Args) => void
-    : (args: Args) => Awaitable<PluginReturn<Args, Result, State>>
-  : (args: Args) => Awaitable<PluginReturn<Args, Result, State>>;
+    ? (args: Args, context?: PluginContext) => void
+    : (args: Args, context?: PluginContext) => Awaitable<PluginReturn<Args, Result, State>>
+  : (args: Args, context?: PluginContext) => Awaitable<PluginReturn<Args, Result, State>>;
 
 /** The parameters of a call: the argument may be left out when the point's `Args` allow `undefined`. */
 export type CallParams<Args> = undefined extends Args ? [args?: Args, opts?: CallOptions] : [args: Args, opts?: CallOptions];

@@ -18,6 +18,20 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Start every plugin at once instead of one after another; results stay in plugin order. */
   parallel?: boolean;
+  /**
+   * Ends the call when aborted: plugins that have not settled (or not started) yield `EXIT` (`code:
+   * 'EABORT'`), and each plugin gets `{ signal }` as its second argument.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A plugin's second argument in a call given a `signal` (`callPlugins`, `call`, `pipe`); other calls pass
+ * none. A plugin that can stop its work early listens to `signal`.
+ */
+export interface PluginContext {
+  /** The call's signal, as given. */
+  readonly signal: AbortSignal;
 }
 
 /** Options of `pipe`. */
@@ -28,6 +42,8 @@ export interface PipeOptions {
   returnInput?: boolean;
   /** As for `callPlugins`: a plugin that has not settled by then fails the chain. */
   timeoutMs?: number;
+  /** Ends the chain when aborted: the step running (or next to run) yields an `EABORT` exit, and the input comes back. */
+  signal?: AbortSignal;
 }
 
 /**
