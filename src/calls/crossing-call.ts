@@ -13,6 +13,7 @@ import { checkOverrun, followTimed, timeoutError } from './outcome.js';
 import { nodeCrossingOf, crossingPlan, runPlan, type CrossingEntry, type CrossingNode, type CrossingPlan } from './crossing-node.js';
 import type { CrossingAnswer } from './crossing.js';
 import { tracing } from '../trace/channels.js';
+import { compileAbortableCall, type AbortableCaller } from './abort.js';
 
 /** One node's plugins of a point: their places in the point's order and the plan the node runs. */
 interface Group {
@@ -155,12 +156,15 @@ function compileCrossingCall(p: CallTarget, slots: PluginSlot[], groups: Group[]
     if (waits.length > 0) await Promise.all(waits);
   }
 
+  // a call given a signal goes the abortable caller's way, each plugin crossing on its own (abort.ts)
+  let withSignal: AbortableCaller | undefined;
   const only = local.length === 0 && groups.length === 1 ? groups[0]! : null;
   return (args, opts) => {
     let timeoutMs: number | undefined;
     let parallel = false;
     if (opts !== undefined) {
       checkCallOptions(opts);
+      if (opts.signal !== undefined) return (withSignal ??= compileAbortableCall(p, slots, fns))(args, opts);
       timeoutMs = opts.timeoutMs;
       parallel = opts.parallel === true;
     }

@@ -12,6 +12,7 @@ import { checkPipeOptions } from './async.js';
 import { compilePipe, pipeOutcome, type PipeCaller } from './pipe.js';
 import { checkOverrun, outcomeOf, timeoutError } from './outcome.js';
 import { tracing } from '../trace/channels.js';
+import { compileAbortablePipe, type AbortablePipe } from './abort.js';
 import { nodeCrossingOf, crossingPlan, type CrossingNode, type CrossingPipeAnswer, type CrossingPlan } from './crossing-node.js';
 
 /** Consecutive steps: one in-process step (`node` null), or a run of steps on one node. */
@@ -148,8 +149,13 @@ function compileCrossingPipe(p: CallTarget, slots: PluginSlot[], runs: Run[]): P
     }
   }
 
+  // a pipe given a signal goes the abortable pipe's way, each step crossing on its own (abort.ts)
+  let withSignal: AbortablePipe | undefined;
   return (input, opts) => {
-    if (opts !== undefined) checkPipeOptions(opts);
+    if (opts !== undefined) {
+      checkPipeOptions(opts);
+      if (opts.signal !== undefined) return (withSignal ??= compileAbortablePipe(p, slots, slots.map((s) => s.impl as PluginFn), pipeOutcome))(input, opts);
+    }
     if (overloaded(p)) throw refusal(p, slots);
     p.depth++;
     try {
