@@ -254,6 +254,7 @@ export class Extension extends ExtensionCalls {
   private adoptStatus(saved: RestoredStatus | null): void {
     if (saved === null) return;
     this.status.adopt(saved);
+    this.nodes?.adoptRestarts(saved.nodeRestarts);
     if (!saved.cleanStop) {
       this.status.terminated(`no clean stop recorded: process ${saved.pid} ended without stop() (killed or crashed)`);
     }

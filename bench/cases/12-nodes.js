@@ -1,10 +1,12 @@
 /**
- * Case 12: an awaited call of a point whose 10 plugins run on a worker node, against raw MessagePort round
- * trips to a worker running the same 10 functions: one round trip carrying all 10 (the floor the issue
- * aims at, with one batched crossing per call) and 10 round trips one after another (what the node does
- * today: each plugin's proxy crosses on its own). Also: 64 parallel calls in flight against 64 raw round
+ * Case 12: an awaited call of a point whose 10 plugins run on a worker node (one crossing per call,
+ * whether the plugins are awaited in turn or in parallel), against raw MessagePort round trips to a
+ * worker running the same 10 functions: one round trip carrying all 10 (the floor), 10 round trips one
+ * after another (what each plugin crossing on its own would cost), and the same one task through
+ * piscina (one thread, tasks run by a function that calls the 10). Also: 64 parallel calls in flight against 64 raw round
  * trips in flight (per call), and the time from a worker node's creation to its first answer, and from a
- * crash to the next answer (which includes the supervisor's first backoff, 100 ms).
+ * crash to the next answer (which includes the supervisor's first backoff, 100 ms). 64 calls made in
+ * one turn cross in two messages (the first at once, the rest at the end of the turn).
  */
 import { Worker } from 'node:worker_threads';
 import { createExtension } from '../../dist/index.js';
@@ -25,6 +27,7 @@ export const variants = [
   { key: 'workerNodeParallel', label: 'extpoint callPlugins parallel, worker node', ratioTo: 'portBatch' },
   { key: 'portBatch', label: 'raw MessagePort: 1 round trip, 10 plugins', ratioTo: 'portBatch' },
   { key: 'portEach', label: 'raw MessagePort: 10 round trips', ratioTo: 'portBatch' },
+  { key: 'piscina', label: 'piscina 5 (1 thread): 1 task, 10 plugins', ratioTo: 'portBatch' },
   { key: 'workerNode64', label: 'extpoint, 64 parallel calls in flight', unit: 'ns/call', ratioTo: 'port64' },
   { key: 'port64', label: 'raw MessagePort, 64 round trips in flight', unit: 'ns/call', ratioTo: 'port64' },
   { key: 'workerNodeSync', label: 'extpoint callPluginsSync, worker node (one crossing)', ratioTo: 'atomicsBatch' },
@@ -34,7 +37,9 @@ export const variants = [
 ];
 
 export const goals = [
-  { text: 'worker node call (parallel: one crossing) within 1.3x of one raw MessagePort round trip', variant: 'workerNodeParallel', against: 'portBatch', op: '<=', limit: 1.3 },
+  { text: 'worker node call (one crossing) within 1.3x of one raw MessagePort round trip', variant: 'workerNode', against: 'portBatch', op: '<=', limit: 1.3 },
+  { text: 'worker node call (parallel) within 1.3x of one raw MessagePort round trip', variant: 'workerNodeParallel', against: 'portBatch', op: '<=', limit: 1.3 },
+  { text: 'worker node call faster than the same work through piscina', variant: 'workerNode', against: 'piscina', op: '<', limit: 1 },
   { text: 'worker node sync call within 1.5x of one raw Atomics.wait round trip', variant: 'workerNodeSync', against: 'atomicsBatch', op: '<=', limit: 1.5 },
 ];
 
@@ -46,6 +51,13 @@ parentPort.on('message', (m) => {
   if (m.one !== undefined) parentPort.postMessage({ id: m.id, data: fns[m.one](m.args) });
   else parentPort.postMessage({ id: m.id, data: fns.map((f) => f(m.args)) });
 });
+`;
+
+/** The piscina task file: the same 10 functions, run on one task's arguments. */
+const PISCINA_TASK = `
+'use strict';
+const fns = Array.from({ length: ${PLUGINS} }, (_, i) => new Function('a', 'return a.n + ' + i));
+module.exports = (args) => fns.map((f) => f(args));
 `;
 
 function rawPort() {
@@ -100,15 +112,21 @@ async function lifeCycle(key, opts) {
     const ext = make();
     await ext.start();
     try {
-      // The policy's first backoff (100 ms) is part of the figure.
-      return await timeMs(async () => {
+      // The policy's first backoff (100 ms) is part of the figure; the restart by hand that makes every
+      // run back off alike (it forgets the restart) is not.
+      const ms = [];
+      for (let i = 0; i < times; i++) {
+        const t0 = process.hrtime.bigint();
         const up = new Promise((resolve) => ext.once('nodeUp', resolve));
         await ext.callPlugins('host', 'crash');
         await up;
         const [r] = await ext.callPlugins('host', 'p', ARGS);
         if (r.state !== 'ok') throw new Error('no answer after the restart');
-        await ext.restartNode('bench'); // forget the restart, so every run backs off alike
-      }, times);
+        ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        await ext.restartNode('bench');
+      }
+      ms.sort((x, y) => x - y);
+      return ms[ms.length >> 1];
     } finally {
       await ext.stop();
     }
@@ -135,6 +153,14 @@ export async function run(key, opts) {
     const options = key === 'workerNode' ? undefined : { parallel: true };
     const one = async (args) => (await ext.callPlugins('host', 'p', args, options)).map((r) => r.data);
     call = key === 'workerNode64' ? async (args) => (await Promise.all(Array.from({ length: IN_FLIGHT }, () => one(args))))[0] : one;
+  } else if (key === 'piscina') {
+    const { Piscina } = await import('piscina');
+    const { writeFileSync } = await import('node:fs');
+    dir = tempFolder('nodes-piscina');
+    writeFileSync(`${dir}/task.cjs`, PISCINA_TASK);
+    const pool = new Piscina({ filename: `${dir}/task.cjs`, minThreads: 1, maxThreads: 1 });
+    stop = () => pool.destroy();
+    call = (args) => pool.run(args);
   } else if (key === 'portBatch' || key === 'portEach' || key === 'port64') {
     const { worker, ask } = rawPort();
     stop = () => worker.terminate();

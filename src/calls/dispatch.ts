@@ -9,13 +9,16 @@
  * Sync callers of up to GENERATED_MAX plugins are generated straight-line code with a try/catch per
  * plugin (one call site per plugin, which V8 can inline); larger points and profiled ones use a loop.
  *
+ * Points with plugins on other nodes get callers that batch each node's plugins (crossing-call.ts,
+ * crossing-pipe.ts); the others get exactly the in-process callers.
+ *
  * While extpoint's tracing channels have subscribers, the callers are compiled traced (traced.ts); the
  * registry drops every compiled caller when that changes.
  */
 import type { CallTarget } from './target.js';
 import { compileNotify, compileSync } from './sync.js';
-import { compileCall } from './async.js';
-import { compilePipe } from './pipe.js';
+import { callerOf } from './crossing-call.js';
+import { pipeCallerOf } from './crossing-pipe.js';
 import { tracedAsync, tracedSync } from './traced.js';
 
 /** Resets a point's dispatchers to stubs that compile on first use and mark the point as called. */
@@ -30,10 +33,10 @@ export function installStubs(p: CallTarget): void {
   };
   p.call = (args, opts) => {
     p.called = true;
-    return (p.call = tracedAsync(p, 'call', compileCall(p)))(args, opts);
+    return (p.call = tracedAsync(p, 'call', callerOf(p)))(args, opts);
   };
   p.pipe = (state, opts) => {
     p.called = true;
-    return (p.pipe = tracedAsync(p, 'pipe', compilePipe(p)))(state, opts);
+    return (p.pipe = tracedAsync(p, 'pipe', pipeCallerOf(p)))(state, opts);
   };
 }

@@ -24,7 +24,7 @@ function isHalt(value: unknown): value is { [HALT]: unknown } {
  * produced the result: if its result cannot be copied (a hostile object), that step fails after all and
  * the input comes back.
  */
-function pipeOutcome(input: unknown, result: unknown, opts: PipeOptions | undefined, last: PluginSlot): unknown {
+export function pipeOutcome(input: unknown, result: unknown, opts: PipeOptions | undefined, last: PluginSlot): unknown {
   if (opts === undefined) return result;
   if (opts.returnInput === true) return input;
   const priv = opts.private;

@@ -7,11 +7,18 @@ import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { transformSync, stop as stopEsbuild } from 'esbuild';
+
 import { errorStack, errorText } from '../core/thrown.js';
 import { MAX_NESTING, nestingDepth } from './nesting.js';
 import { IMPORT_OPTIONS, quietVmImport } from './vm-import.js';
 import { keepSourceMap } from './esm-stacks.js';
+
+/**
+ * esbuild, loaded when a file first needs converting: its CommonJS entry costs tens of milliseconds to
+ * load, which every worker node's start would pay even when its folder holds no ES module.
+ */
+let esbuild: typeof import('esbuild') | null = null;
+const loadEsbuild = (): typeof import('esbuild') => (esbuild ??= createRequire(import.meta.url)('esbuild') as typeof import('esbuild'));
 
 /** The names a plugin file sees, as in Node's CommonJS wrapper, plus `import.meta` for converted ES modules. */
 const WRAPPER = ['exports', 'require', 'module', '__filename', '__dirname'];
@@ -100,7 +107,7 @@ export function compileModule(file: string, text: string): (...args: unknown[]) 
 function transform(file: string, text: string): { code: string; map: string } {
   for (let attempt = 0; ; attempt++) {
     try {
-      return transformSync(text, {
+      return loadEsbuild().transformSync(text, {
         format: 'cjs',
         platform: 'node',
         target: 'node20',
@@ -115,7 +122,7 @@ function transform(file: string, text: string): { code: string; map: string } {
     } catch (err) {
       const death = serviceDeath(err);
       if (death === null) throw err;
-      void stopEsbuild();
+      void loadEsbuild().stop();
       if (death === 'before' && attempt === 0) continue;
       throw new FileFailure(
         file,

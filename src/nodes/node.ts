@@ -4,6 +4,8 @@
  * crosses to a node as one batch (one message out, one back) and each entry gets its own answer.
  */
 import { ExtpointError } from '../core/errors.js';
+import type { CrossingAnswer } from '../calls/crossing.js';
+import type { CrossingBatchCall, CrossingNode } from '../calls/crossing-node.js';
 
 /** Where a node runs its plugins. */
 export type NodeKind = 'local' | 'worker' | 'remote';
@@ -12,14 +14,10 @@ export type NodeKind = 'local' | 'worker' | 'remote';
 export type NodeStatus = 'up' | 'restarting' | 'down';
 
 /** One plugin call of a batch: `module` is the plugin's own module, `fn` its export name. */
-export interface NodeCall {
-  module: string;
-  fn: string;
-  args: unknown;
-}
+export type NodeCall = CrossingBatchCall;
 
 /** One entry's answer: what the plugin returned, or what it threw (or why the node could not run it). */
-export type NodeAnswer = { ok: true; data: unknown } | { ok: false; error: unknown };
+export type NodeAnswer = CrossingAnswer;
 
 /** One row of `report().nodes`. */
 export interface NodeRow {
@@ -28,7 +26,10 @@ export interface NodeRow {
   status: NodeStatus;
   /** Plugins the node serves now. */
   plugins: number;
-  /** Calls that reached the node (for a worker: crossings; for `local`: plugin results counted). */
+  /**
+   * For a worker: crossings, the messages carrying plugin calls sent to it (one per call of a point, however
+   * many of its plugins the node has; one per run of a pipe). For `local`: plugin results counted.
+   */
   calls: number;
   /** Restarts by the supervisor since the extension was made. */
   restarts: number;
@@ -56,8 +57,11 @@ export interface NodeEvent {
   status?: NodeStatus;
 }
 
-/** A place plugins run. A remote node implements the same, carrying batches over its own transport. */
-export interface PluginNode {
+/**
+ * A place plugins run. A remote node implements the same, carrying batches over its own transport. As a
+ * `CrossingNode` the compiled callers hand it all of its plugins of a point at once (`run`, `pipe`).
+ */
+export interface PluginNode extends CrossingNode {
   readonly name: string;
   readonly kind: NodeKind;
   readonly status: NodeStatus;
@@ -77,6 +81,8 @@ export interface PluginNode {
   callSync?(calls: readonly { module: string; fn: string }[], args: unknown): NodeAnswer[];
   /** Runs a module's health probe on the node. */
   health(module: string): Promise<unknown>;
+  /** Adds `count` restarts a previous process recorded (from the state file) to the node's count. */
+  adoptRestarts?(count: number): void;
   /** The node's report row (`plugins` filled in by the caller, who knows the registry). */
   row(): Omit<NodeRow, 'plugins'>;
 }

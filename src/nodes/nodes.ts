@@ -1,13 +1,15 @@
 /**
  * The worker nodes of one extension: made from its `pluginDirs` entries, started and stopped with it, and
  * the bridge between what a node announces and the registry: a plugin on a node is registered in the
- * host with a proxy that crosses to the node and returns a promise.
+ * host with a proxy that crosses to the node and returns a promise, which the compiled callers of a
+ * point recognise and batch with the node's other plugins (see calls/crossing.ts).
  */
 import type { Declarations, PluginDeclaration } from '../core/declarations.js';
 import type { NodeHost, NodeRow, PluginNode, RemotePlugin, RemotePoint, RemoteProblem } from './node.js';
 import { WorkerNode, type WorkerNodeSettings } from './worker-node.js';
 import { describe } from '../core/naming.js';
 import { markCrossing, type SyncTarget } from '../calls/crossing.js';
+import { crossingPlugin } from '../calls/crossing-node.js';
 import type { Registry } from '../registry/registry.js';
 import type { ClusterSettings } from '../cluster/settings.js';
 import { RemoteCluster } from './remote-cluster.js';
@@ -72,6 +74,11 @@ export class Nodes {
     return node.restart();
   }
 
+  /** Takes over the restart counts a state file kept, by node name (names not here are ignored). */
+  adoptRestarts(counts: Readonly<Record<string, number>>): void {
+    for (const [name, count] of Object.entries(counts)) this.nodes.get(name)?.adoptRestarts?.(count);
+  }
+
   get(name: string): PluginNode | undefined {
     return this.nodes.get(name);
   }
@@ -100,14 +107,13 @@ export function remoteDeclarations(
   return decls;
 }
 
-function proxy(node: PluginNode, module: string, fn: string): (args: unknown) => Promise<unknown> {
-  const call = (args: unknown) =>
-    node.call([{ module, fn, args }]).then((answers) => {
-      const a = answers[0]!;
-      if (a.ok) return a.data;
-      throw a.error;
-    });
-  // a node that can block for answers takes sync calls in batches (calls/crossing.ts)
+/**
+ * A node plugin's code: a proxy that crosses on its own when called, and that the compiled callers batch
+ * with the node's other plugins (calls/crossing-node.ts); a node that can block for answers also takes
+ * sync calls in batches (calls/crossing.ts).
+ */
+function proxy(node: PluginNode, module: string, fn: string): (args: unknown) => unknown {
+  const call = crossingPlugin(node, module, fn);
   if (node.callSync !== undefined) markCrossing(call, { node: node as SyncTarget, module, fn });
   return call;
 }

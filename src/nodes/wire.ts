@@ -5,10 +5,35 @@
  */
 import type { NodeCall, RemotePlugin, RemotePoint, RemoteProblem } from './node.js';
 
-/** Host to worker. */
+/**
+ * Host to worker. The call of a point is the smallest message: `[id, plan, args]`, where `plan` names a
+ * list of plugins the host sent once before (`plan`), so that each call carries only its arguments.
+ */
 export type ToWorker =
+  | RunMessage
+  | { t: 'plan'; id: number; entries: [module: string, fn: string][] }
+  | { t: 'forget' }
+  /** The host could not read the worker's message number `seq` (counted from 1 per worker). */
+  | { t: 'lost'; seq: number; reason: string }
+  | { t: 'pipe'; id: number; plan: number; state: unknown }
+  /** The runs made in one turn after its first, as flat triples: id, plan, args. */
+  | { t: 'runs'; runs: unknown[] }
   | { t: 'call'; id: number; batch: NodeCall[] }
   | { t: 'health'; id: number; module: string };
+
+/** Runs every plugin of plan `plan` with `args`. */
+export type RunMessage = [id: number, plan: number, args: unknown];
+
+/**
+ * The answers to a `RunMessage`: what each plugin returned, in the plan's order, and what those that
+ * threw threw (at their index; 0 when none threw).
+ */
+export type RunAnswers = [id: number, data: unknown[], thrown: WireThrown[] | 0];
+
+/** The answer to a `pipe` message (see `CrossingPipeAnswer`). */
+export type PipeReply =
+  | { t: 'piped'; id: number; ok: true; ran: number; halted: boolean; data: unknown }
+  | { t: 'piped'; id: number; ok: false; ran: number; error: WireThrown };
 
 /** Worker to host. */
 export type FromWorker =
@@ -16,7 +41,11 @@ export type FromWorker =
   | { t: 'install'; name: string; file?: string; plugins: RemotePlugin[]; points: RemotePoint[]; problems: RemoteProblem[]; health: boolean }
   | { t: 'uninstall'; name: string }
   | { t: 'loadError'; error: { module?: string; file?: string; export?: string; message: string } }
-  | { t: 'answers'; id: number; answers: WireAnswer[] };
+  | { t: 'answers'; id: number; answers: WireAnswer[] }
+  | PipeReply
+  | RunAnswers
+  /** The answers of several runs that answered at once. */
+  | { t: 'ran'; answers: RunAnswers[] };
 
 /** An answer as it crosses: `e` marks a thrown value. */
 export type WireAnswer = { ok: true; data: unknown } | { ok: false; error: WireThrown };

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RestartPolicy, type RestartLimits } from './restart-policy.js';
 import { nodeError, REASONS_KEPT, type NodeAnswer, type NodeCall, type NodeHost, type NodeRow, type NodeStatus, type PluginNode } from './node.js';
-import { unclonablePath, unpackThrown, type FromWorker, type ToWorker, type WireAnswer } from './wire.js';
+import type { FromWorker, ToWorker } from './wire.js';
+import { WorkerCalls } from './worker-calls.js';
+import type { CrossingPipeAnswer, CrossingPlan } from '../calls/crossing-node.js';
 import type { WorkerNodeData } from './worker-main.js';
 import { DownWatch } from './down-watch.js';
 import { SyncChannel } from './sync-channel.js';
@@ -33,28 +35,14 @@ function workerEntry(): URL {
   return new URL('../../dist/nodes/worker-main.js', import.meta.url);
 }
 
-/** Calls waiting for the end of the turn to cross. */
-interface Outgoing {
-  batch: NodeCall[];
-  resolve(answers: NodeAnswer[]): void;
-}
-
-interface Pending {
-  resolve(answers: NodeAnswer[]): void;
-  size: number;
-  timer: NodeJS.Timeout;
-}
-
 export class WorkerNode implements PluginNode {
   readonly kind = 'worker' as const;
   status: NodeStatus = 'down';
   private worker: Worker | null = null;
   private ready = false;
   private readonly policy: RestartPolicy;
-  private readonly pending = new Map<number, Pending>();
-  private outbox: Outgoing[] | null = null;
-  private nextId = 1;
-  private calls = 0;
+  /** Calls crossing to the worker, and their answers. */
+  private readonly crossings: WorkerCalls;
   private restarts = 0;
   private readonly reasons: string[] = [];
   private startedAt: Date | null = null;
@@ -75,6 +63,15 @@ export class WorkerNode implements PluginNode {
     private readonly host: NodeHost,
   ) {
     this.policy = new RestartPolicy(settings.restart);
+    this.crossings = new WorkerCalls(
+      {
+        name: settings.name,
+        target: () => (this.ready ? this.worker : null),
+        downError: () => this.downError(),
+        overdue: () => this.fault(`a call did not answer within callTimeoutMs (${settings.callTimeoutMs} ms)`),
+      },
+      settings.callTimeoutMs,
+    );
     this.downWatch = new DownWatch(settings.dir, () => void this.restart());
   }
 
@@ -108,96 +105,49 @@ export class WorkerNode implements PluginNode {
   }
 
   call(batch: NodeCall[]): Promise<NodeAnswer[]> {
-    this.calls++;
-    if (this.worker === null || !this.ready) return Promise.resolve(this.allFail(batch.length, this.downError()));
-    return new Promise((resolve) => {
-      // Calls made in the same turn cross together: one message out, one back.
-      if (this.outbox === null) {
-        this.outbox = [];
-        queueMicrotask(() => this.flush());
-      }
-      this.outbox.push({ batch, resolve });
-    });
+    return this.crossings.call(batch);
   }
 
-  /** Sends the calls of this turn as one message; a part that cannot be cloned is sent (and fails) alone. */
-  private flush(): void {
-    const parts = this.outbox ?? [];
-    this.outbox = null;
-    if (parts.length === 1 || !this.send(parts)) for (const part of parts) this.send([part]);
+  /** Runs every plugin of `plan` with `args`: one crossing (shared with the other runs of this turn after its first). */
+  run(plan: CrossingPlan, args: unknown): Promise<NodeAnswer[]> {
+    return this.crossings.run(plan, args);
   }
 
-  /** Posts `parts` as one message; false when it could not be cloned (a single part then answers EDATACLONE). */
-  private send(parts: Outgoing[]): boolean {
-    const worker = this.worker;
-    const size = parts.reduce((n, p) => n + p.batch.length, 0);
-    if (worker === null || !this.ready) {
-      const error = this.downError();
-      for (const part of parts) part.resolve(this.allFail(part.batch.length, error));
-      return true;
-    }
-    const id = this.nextId++;
-    const batch = parts.length === 1 ? parts[0]!.batch : parts.flatMap((p) => p.batch);
-    try {
-      worker.postMessage({ t: 'call', id, batch } satisfies ToWorker);
-    } catch (err) {
-      if (parts.length > 1) return false;
-      const where = unclonablePath(parts[0]!.batch[0]?.args, 'args');
-      const error = nodeError('EDATACLONE', `${where} cannot cross to node "${this.name}" by structured clone: ${(err as Error).message}`);
-      parts[0]!.resolve(this.allFail(size, error));
-      return true;
-    }
-    const resolve =
-      parts.length === 1
-        ? parts[0]!.resolve
-        : (answers: NodeAnswer[]) => {
-            let at = 0;
-            for (const part of parts) {
-              part.resolve(answers.slice(at, at + part.batch.length));
-              at += part.batch.length;
-            }
-          };
-    const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
-    this.pending.set(id, { resolve, size, timer });
-    return true;
+  /** Runs the plugins of `plan` as consecutive pipe steps from `state`, in one crossing. */
+  pipe(plan: CrossingPlan, state: unknown): Promise<CrossingPipeAnswer> {
+    return this.crossings.pipe(plan, state);
   }
 
   /**
    * Runs a batch synchronously, blocking until the worker answers: at most `callTimeoutMs`, after which
    * every entry answers `ETIMEOUT` and the worker is ended and restarted as for an async call. A worker
-   * that exits meanwhile answers `ENODEDOWN`. Never throws.
+   * that exits meanwhile answers `ENODEDOWN`. Never throws. One crossing.
    */
   callSync(calls: readonly CrossingCall[], args: unknown): NodeAnswer[] {
-    this.calls++;
     const sync = this.sync;
-    if (this.worker === null || !this.ready || sync === null) return this.allFail(calls.length, this.downError());
+    if (this.worker === null || !this.ready || sync === null) return this.crossings.allFail(calls.length, this.downError());
+    this.crossings.crossings++;
     const timeoutMs = this.settings.callTimeoutMs;
     const outcome = sync.call(calls, args, timeoutMs);
     if (outcome === 'timeout') {
       const message = `node "${this.name}" did not answer a sync call within callTimeoutMs (${timeoutMs} ms); its worker is restarted`;
       this.kill(`a sync call did not answer within callTimeoutMs (${timeoutMs} ms)`);
-      return this.allFail(calls.length, nodeError('ETIMEOUT', message));
+      return this.crossings.allFail(calls.length, nodeError('ETIMEOUT', message));
     }
     if (outcome === 'exited') {
       const reason = `the worker exited with code ${sync.exitCode} during a sync call`;
       this.fault(reason);
-      return this.allFail(calls.length, nodeError('ENODEDOWN', `node "${this.name}" went down: ${reason}`));
+      return this.crossings.allFail(calls.length, nodeError('ENODEDOWN', `node "${this.name}" went down: ${reason}`));
     }
     return outcome;
   }
 
-  async health(module: string): Promise<unknown> {
-    const worker = this.worker;
-    if (worker === null || !this.ready) throw this.downError();
-    const id = this.nextId++;
-    const answers = await new Promise<NodeAnswer[]>((resolve) => {
-      const timer = setTimeout(() => this.timedOut(id), this.settings.callTimeoutMs);
-      this.pending.set(id, { resolve, size: 1, timer });
-      worker.postMessage({ t: 'health', id, module } satisfies ToWorker);
-    });
-    const a = answers[0]!;
-    if (a.ok) return a.data;
-    throw a.error;
+  health(module: string): Promise<unknown> {
+    return this.crossings.health(module);
+  }
+
+  adoptRestarts(count: number): void {
+    if (Number.isSafeInteger(count) && count > 0) this.restarts += count;
   }
 
   row(): Omit<NodeRow, 'plugins'> {
@@ -205,7 +155,7 @@ export class WorkerNode implements PluginNode {
       node: this.name,
       kind: 'worker',
       status: this.status,
-      calls: this.calls,
+      calls: this.crossings.crossings,
       restarts: this.restarts,
       lastReasons: [...this.reasons],
       startedAt: this.status === 'up' ? this.startedAt : null,
@@ -224,7 +174,17 @@ export class WorkerNode implements PluginNode {
     this.worker = worker;
     this.ready = false;
     this.announced = new Set();
-    worker.on('message', (m: FromWorker) => this.worker === worker && this.received(m));
+    this.crossings.reset();
+    // Messages from this worker, counted as it counts them: one the host cannot read is named by its number.
+    let seen = 0;
+    worker.on('message', (m: FromWorker) => {
+      seen++;
+      if (this.worker === worker) this.received(m);
+    });
+    worker.on('messageerror', (err: Error) => {
+      seen++;
+      if (this.worker === worker) worker.postMessage({ t: 'lost', seq: seen, reason: describeError(err) } satisfies ToWorker);
+    });
     worker.on('error', (err) => this.worker === worker && this.fault(`uncaught in the worker: ${describeError(err)}`));
     worker.on('exit', (code) => this.worker === worker && this.fault(`the worker exited with code ${code}`));
     this.startTimer = setTimeout(() => {
@@ -234,15 +194,9 @@ export class WorkerNode implements PluginNode {
   }
 
   private received(m: FromWorker): void {
+    if (this.crossings.received(m)) return;
+    if (Array.isArray(m)) return;
     switch (m.t) {
-      case 'answers': {
-        const p = this.pending.get(m.id);
-        if (p === undefined) return;
-        this.pending.delete(m.id);
-        clearTimeout(p.timer);
-        p.resolve(m.answers.map(toAnswer));
-        return;
-      }
       case 'install':
         this.announced.add(m.name);
         if (this.host.install(this.name, m.name, m.plugins, m.points, m.problems, m.health, m.file)) this.registered.add(m.name);
@@ -271,15 +225,6 @@ export class WorkerNode implements PluginNode {
     }
   }
 
-  private timedOut(id: number): void {
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.pending.delete(id);
-    const message = `node "${this.name}" did not answer within callTimeoutMs (${this.settings.callTimeoutMs} ms); its worker is restarted`;
-    p.resolve(this.allFail(p.size, nodeError('ETIMEOUT', message)));
-    this.kill(`a call did not answer within callTimeoutMs (${this.settings.callTimeoutMs} ms)`);
-  }
-
   /** Ends the worker for `reason` and lets the supervisor decide. */
   private kill(reason: string): void {
     this.fault(reason);
@@ -301,11 +246,7 @@ export class WorkerNode implements PluginNode {
     this.reasons.push(reason);
     if (this.reasons.length > REASONS_KEPT) this.reasons.shift();
     const error = nodeError('ENODEDOWN', `node "${this.name}" went down: ${reason}`);
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      clearTimeout(p.timer);
-      p.resolve(this.allFail(p.size, error));
-    }
+    this.crossings.failAll(error);
     if (!supervise || this.stopped) {
       this.settleFirstRun();
       return;
@@ -332,12 +273,6 @@ export class WorkerNode implements PluginNode {
     return nodeError('ENODEDOWN', `node "${this.name}" is ${this.status === 'up' ? 'starting' : this.status}: ${why}`);
   }
 
-  private allFail(size: number, error: Error): NodeAnswer[] {
-    const answers: NodeAnswer[] = [];
-    for (let i = 0; i < size; i++) answers.push({ ok: false, error });
-    return answers;
-  }
-
   private settleFirstRun(): void {
     const done = this.firstRun;
     this.firstRun = null;
@@ -353,10 +288,6 @@ export class WorkerNode implements PluginNode {
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     this.restartTimer = null;
   }
-}
-
-function toAnswer(a: WireAnswer): NodeAnswer {
-  return a.ok ? a : { ok: false, error: unpackThrown(a.error) };
 }
 
 function describeError(err: unknown): string {
