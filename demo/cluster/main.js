@@ -1,14 +1,20 @@
 // The cluster demo: a nats-server, a remote plugin node in its own process, and a host that calls it.
 // Run it with `npm run demo:cluster` (it needs nats-server on the PATH, or NATS_URL naming a running one).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createExtension } from '../../dist/index.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const children = [];
+// JetStream's store (the cluster-wide flags live there) in a folder of the demo's own, removed at the end.
+const store = mkdtempSync(join(tmpdir(), 'extpoint-demo-nats-'));
 const cleanup = () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(store, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
 
@@ -44,7 +50,7 @@ if (url === undefined) {
   const port = await freePort();
   url = `nats://127.0.0.1:${port}`;
   try {
-    await start('nats-server', ['-a', '127.0.0.1', '-p', String(port)], /Server is ready/);
+    await start('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], /Server is ready/);
   } catch (e) {
     console.error(`demo:cluster needs nats-server (apt-get install nats-server) or NATS_URL=nats://...: ${e.message}`);
     process.exit(1);
