@@ -262,3 +262,29 @@ describe('two copies of extpoint in one process', () => {
     expect(second.tracing.call).toBe(false);
   });
 });
+
+describe('sync calls of a point with worker-node plugins', () => {
+  it('publish the call, and each in-process plugin run, while the worker plugins cross as one batch', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'extpoint-trace-sync-'));
+    await writeFile(join(dir, 'far.mjs'), `export function app_hello_Plugin(a) { return 'far ' + a; }\n`);
+    const ext = createExtension({ scanLoaded: false, watch: false, pluginDirs: [{ path: dir, node: 'sandbox', isolation: 'worker', callTimeoutMs: 5000 }] });
+    try {
+      await ext.start();
+      ext.registerModule('near', { app_hello_Plugin: (a: string) => `near ${a}` });
+      const untraced = ext.callPluginsSync('app', 'hello', 'x').map((r) => [r.info.node, r.state, r.data]);
+      const r = recording();
+      const traced = ext.callPluginsSync('app', 'hello', 'x').map((r) => [r.info.node, r.state, r.data]);
+      expect(traced).toEqual(untraced);
+      expect(traced).toEqual(expect.arrayContaining([['sandbox', 'ok', 'far x'], ['local', 'ok', 'near x']]));
+      expect(r.events.filter(([c, e]) => c === 'call' && e === 'start')).toHaveLength(1);
+      const pluginStarts = r.events.filter(([c, e]) => c === 'plugin' && e === 'start').map(([, , m]) => (m as PluginTrace).pluginModule);
+      expect(pluginStarts).toEqual(['near']);
+    } finally {
+      await ext.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

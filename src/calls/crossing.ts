@@ -10,6 +10,7 @@ import type { PluginResult } from '../core/types.js';
 import { EASYNC, ExtpointError } from '../core/errors.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { DEPTH_MAX, isThenable, tooDeep, type CallTarget } from './target.js';
+import { pluginFns } from './traced.js';
 
 /** Which plugin of a node a batch entry names: the plugin's own module and its export name. */
 export interface CrossingCall {
@@ -77,13 +78,14 @@ interface Group {
  */
 export function compileCrossingSync(p: CallTarget, slots: PluginSlot[]): (args: unknown) => PluginResult[] {
   const n = slots.length;
-  const fns = slots.map((s) => s.impl as PluginFn);
+  // in-process plugins run through their traced wrappers while extpoint:plugin has subscribers
+  const fns = pluginFns(p, slots, 'callSync');
   const groups: Group[] = [];
   /** For each plugin: -1 in process, else its group; `starts[i]` true for the first plugin of a group. */
   const groupOf = new Int32Array(n).fill(-1);
   const starts = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const c = crossingOf(fns[i]!);
+    const c = crossingOf(slots[i]!.impl as PluginFn);
     if (c === undefined) continue;
     let g = groups.findIndex((x) => x.node === c.node);
     if (g === -1) {
