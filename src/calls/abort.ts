@@ -12,7 +12,7 @@
 import type { CallOptions, PipeOptions, PluginContext, PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { isThenable, overloaded, refusal, type CallTarget } from './target.js';
-import { checkOverrun, follow, timeoutError, type Outcome } from './outcome.js';
+import { bookOk, bookStepExit, checkOverrun, follow, timeoutError, type Outcome } from './outcome.js';
 import { EABORT, ExtpointError } from '../core/errors.js';
 import { HALT } from '../core/halt.js';
 import { describe } from '../core/naming.js';
@@ -128,10 +128,8 @@ export function compileAbortableCall(p: CallTarget, slots: PluginSlot[], fns: Pl
         if (profiling) s.timed(performance.now() - t0);
         continue;
       }
-      s.ok++;
       out[i] = { state: 'ok', info: s.info, data: d };
-      if (profiling) s.timed(performance.now() - t0);
-      if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+      bookOk(s, t0, profiling, timeoutMs);
     }
     return out;
   }
@@ -296,13 +294,10 @@ export function compileAbortablePipe(p: CallTarget, slots: PluginSlot[], fns: Pl
         halted = d !== null && typeof d === 'object' && HALT in d;
         if (halted) d = (d as { [HALT]: unknown })[HALT];
       } catch (e) {
-        s.recordExit(e);
-        if (profiling) s.timed(performance.now() - t0);
+        bookStepExit(s, e, t0, profiling);
         return input;
       }
-      s.ok++;
-      if (profiling) s.timed(performance.now() - t0);
-      if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+      bookOk(s, t0, profiling, timeoutMs);
       if (halted) return outcome(input, d, opts, s);
       state = d;
     }

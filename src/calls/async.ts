@@ -16,7 +16,7 @@ import {
   type CallTarget,
 } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
-import { checkOverrun, follow, followTimed, nativeThen } from './outcome.js';
+import { bookOk, checkOverrun, follow, followTimed, nativeThen } from './outcome.js';
 import { unknownOption } from '../core/options.js';
 import { pluginFns } from './traced.js';
 import { checkSignal, compileAbortableCall, type AbortableCaller } from './abort.js';
@@ -132,10 +132,8 @@ export function compileCall(p: CallTarget): AsyncCaller {
         if (waiting !== i) return;
         waiting = -1;
         const s = slots[i]!;
-        s.ok++;
         out[i] = { state: 'ok', info: s.info, data: value };
-        if (profiling) s.timed(performance.now() - t0);
-        if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+        bookOk(s, t0, profiling, timeoutMs);
         next();
       };
       const onReason = (reason: unknown) => {
@@ -175,10 +173,8 @@ export function compileCall(p: CallTarget): AsyncCaller {
             if (profiling) s.timed(performance.now() - t0);
             continue;
           }
-          s.ok++;
           out[i] = { state: 'ok', info: s.info, data: d };
-          if (profiling) s.timed(performance.now() - t0);
-          if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+          bookOk(s, t0, profiling, timeoutMs);
         }
         p.inFlight--;
         resolve(out);

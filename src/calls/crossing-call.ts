@@ -9,7 +9,7 @@ import type { PluginResult } from '../core/types.js';
 import type { PluginFn, PluginSlot } from './slot.js';
 import { isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
 import { checkCallOptions, compileCall, type AsyncCaller } from './async.js';
-import { checkOverrun, followTimed, timeoutError } from './outcome.js';
+import { bookOk, checkOverrun, followTimed, timeoutError } from './outcome.js';
 import { nodeCrossingOf, crossingPlan, runPlan, type CrossingEntry, type CrossingNode, type CrossingPlan } from './crossing-node.js';
 import type { CrossingAnswer } from './crossing.js';
 import { tracing } from '../trace/channels.js';
@@ -148,10 +148,8 @@ function compileCrossingCall(p: CallTarget, slots: PluginSlot[], groups: Group[]
         if (profiling) s.timed(performance.now() - t0);
         continue;
       }
-      s.ok++;
       out[i] = { state: 'ok', info: s.info, data: d };
-      if (profiling) s.timed(performance.now() - t0);
-      if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+      bookOk(s, t0, profiling, timeoutMs);
     }
     if (waits.length > 0) await Promise.all(waits);
   }

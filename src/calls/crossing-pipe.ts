@@ -10,7 +10,7 @@ import type { PluginFn, PluginSlot } from './slot.js';
 import { isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
 import { checkPipeOptions } from './async.js';
 import { compilePipe, pipeOutcome, type PipeCaller } from './pipe.js';
-import { checkOverrun, outcomeOf, timeoutError } from './outcome.js';
+import { bookOk, bookStepExit, outcomeOf, timeoutError } from './outcome.js';
 import { tracing } from '../trace/channels.js';
 import { compileAbortablePipe, type AbortablePipe } from './abort.js';
 import { nodeCrossingOf, crossingPlan, type CrossingNode, type CrossingPipeAnswer, type CrossingPlan } from './crossing-node.js';
@@ -133,13 +133,10 @@ function compileCrossingPipe(p: CallTarget, slots: PluginSlot[], runs: Run[]): P
           halted = isHalt(d);
           if (halted) d = (d as { [HALT]: unknown })[HALT];
         } catch (e) {
-          s.recordExit(e);
-          if (profiling) s.timed(performance.now() - t0);
+          bookStepExit(s, e, t0, profiling);
           return input;
         }
-        s.ok++;
-        if (profiling) s.timed(performance.now() - t0);
-        if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+        bookOk(s, t0, profiling, timeoutMs);
         if (halted) return pipeOutcome(input, d, opts, s);
         state = d;
       }

@@ -166,6 +166,22 @@ export function checkOverrun(slot: PluginSlot, startedAt: number, timeoutMs: num
   if (ms > timeoutMs) slot.overran(ms, timeoutMs);
 }
 
+/**
+ * What the loop callers (profiled and large points, crossings, signals) book for a plugin run that ended
+ * well: one more ok, its time when the point is profiled, and an overrun past `timeoutMs`.
+ */
+export function bookOk(slot: PluginSlot, startedAt: number, profiling: boolean, timeoutMs: number | undefined): void {
+  slot.ok++;
+  if (profiling) slot.timed(performance.now() - startedAt);
+  if (timeoutMs !== undefined) checkOverrun(slot, startedAt, timeoutMs);
+}
+
+/** What the pipe loops book for a step that failed: its exit and, when profiled, its time. */
+export function bookStepExit(slot: PluginSlot, reason: unknown, startedAt: number, profiling: boolean): void {
+  slot.recordExit(reason);
+  if (profiling) slot.timed(performance.now() - startedAt);
+}
+
 /** One plugin's settled outcome, for callers that await it. */
 export type Outcome = { ok: true; value: unknown } | { ok: false; reason: unknown };
 

@@ -8,7 +8,7 @@ import type { PluginFn, PluginSlot } from './slot.js';
 import { DEPTH_MAX, FLIGHT_MAX, GENERATED_MAX, isThenable, overloaded, refusal, runnable, type CallTarget } from './target.js';
 import { canGenerate, generateFunction } from './codegen.js';
 import { checkPipeOptions } from './async.js';
-import { checkOverrun, nativeThen, outcomeOf } from './outcome.js';
+import { bookOk, bookStepExit, checkOverrun, nativeThen, outcomeOf } from './outcome.js';
 import { pluginFns } from './traced.js';
 import { compileAbortablePipe, type AbortablePipe } from './abort.js';
 
@@ -87,13 +87,10 @@ export function compilePipe(p: CallTarget): PipeCaller {
           halted = isHalt(d);
           if (halted) d = (d as { [HALT]: unknown })[HALT];
         } catch (e) {
-          s.recordExit(e);
-          if (profiling) s.timed(performance.now() - t0);
+          bookStepExit(s, e, t0, profiling);
           return input;
         }
-        s.ok++;
-        if (profiling) s.timed(performance.now() - t0);
-        if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+        bookOk(s, t0, profiling, timeoutMs);
         if (halted) return pipeOutcome(input, d, opts, s);
         state = d;
       }
@@ -124,13 +121,10 @@ export function compilePipe(p: CallTarget): PipeCaller {
         halted = isHalt(d);
         if (halted) d = (d as { [HALT]: unknown })[HALT];
       } catch (e) {
-        s.recordExit(e);
-        if (profiling) s.timed(performance.now() - t0);
+        bookStepExit(s, e, t0, profiling);
         return Promise.resolve(input);
       }
-      s.ok++;
-      if (profiling) s.timed(performance.now() - t0);
-      if (timeoutMs !== undefined) checkOverrun(s, t0, timeoutMs);
+      bookOk(s, t0, profiling, timeoutMs);
       if (halted) return Promise.resolve(pipeOutcome(input, d, opts, s));
       state = d;
     }
